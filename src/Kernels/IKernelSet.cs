@@ -32,6 +32,9 @@ public interface IKernelSet : IDisposable
 
     KvCache AllocateKvCache(int layers, int capacity, int kvHeads, int headDim);
 
+    /// <summary>Copies <paramref name="rows"/> rows of source, from sourceRow, into destination from destinationRow.</summary>
+    void CopyRows(Activation source, int sourceRow, Activation destination, int destinationRow, int rows);
+
     /// <summary>output[i] = table[tokenIds[i]] as fp32.</summary>
     void Embedding(EmbeddingTable table, ReadOnlySpan<int> tokenIds, Activation output);
 

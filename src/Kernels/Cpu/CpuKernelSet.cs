@@ -1,0 +1,114 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Dromedary.Kernels.Cpu;
+
+/// <summary>
+/// The CPU kernel set: SIMD kernels run over a fixed pool of worker threads. It is the fast path on machines
+/// without a GPU and the numerical reference the GPU sets are checked against.
+/// </summary>
+public sealed class CpuKernelSet : IKernelSet
+{
+    private readonly WorkerPool _pool;
+    private readonly Int8MatMul _int8;
+    private readonly Fp32MatMul _fp32;
+    private readonly CpuAttention _attention;
+
+    public CpuKernelSet(string name, int threads, Int8Kernel int8Kernel)
+    {
+        Name = name;
+        _pool = new WorkerPool(threads);
+        _int8 = new Int8MatMul(_pool, int8Kernel);
+        _fp32 = new Fp32MatMul(_pool);
+        _attention = new CpuAttention(_pool);
+        var simd = Vector512.IsHardwareAccelerated ? "AVX-512" : Avx2.IsSupported ? "AVX2" : "portable SIMD";
+        Description = $"CPU, {threads} thread{(threads == 1 ? "" : "s")}, fp32 {simd}, int8 {int8Kernel}";
+    }
+
+    public string Name { get; }
+    public string Description { get; }
+
+    public Activation AllocateActivation(int rows, int cols) => new CpuActivation(rows, cols);
+
+    public void Upload(ReadOnlySpan<float> source, Activation destination) => source.CopyTo(Cpu(destination).Buffer.Span);
+
+    public void Download(Activation source, int rows, Span<float> destination) =>
+        Cpu(source).RowsSpan(rows).CopyTo(destination);
+
+    public LinearWeight CreateLinear(in LinearSource source) =>
+        source.IsQuantized ? new CpuLinear(Int8Weight.Create(source)) : new CpuLinear(Fp32Weight.Create(source));
+
+    public VectorWeight CreateVector(ReadOnlySpan<float> values) => new CpuVector(values);
+
+    public EmbeddingTable CreateEmbedding(ReadOnlySpan<byte> data, ScalarType type, int rows, int cols) =>
+        new CpuEmbeddingTable(data, type, rows, cols);
+
+    public RopeTable CreateRope(int headDim, double theta, int maxPositions) =>
+        new CpuRope(new CpuRopeTable(headDim, theta, maxPositions));
+
+    public KvCache AllocateKvCache(int layers, int capacity, int kvHeads, int headDim) =>
+        new CpuKvCache(layers, capacity, kvHeads, headDim);
+
+    public void CopyRows(Activation source, int sourceRow, Activation destination, int destinationRow, int rows)
+    {
+        var cols = source.Cols;
+        if (destination.Cols != cols) throw new ArgumentException($"row widths differ: {cols} and {destination.Cols}");
+        Cpu(source).Buffer.Slice((long)sourceRow * cols, rows * cols)
+            .CopyTo(Cpu(destination).Buffer.Slice((long)destinationRow * cols, rows * cols));
+    }
+
+    public void Embedding(EmbeddingTable table, ReadOnlySpan<int> tokenIds, Activation output)
+    {
+        var t = (CpuEmbeddingTable)table;
+        CpuEmbedding.Forward(t.Buffer.Span, t.Type, t.Cols, tokenIds, Cpu(output).RowsSpan(tokenIds.Length));
+    }
+
+    public void RmsNorm(Activation input, VectorWeight weight, float eps, int rows, Activation output) =>
+        CpuRmsNorm.Forward(Cpu(input).RowsSpan(rows), ((CpuVector)weight).Buffer.Span, eps, rows, Cpu(output).RowsSpan(rows));
+
+    public void Linear(Activation input, LinearWeight weight, int rows, Activation output)
+    {
+        var w = (CpuLinear)weight;
+        var x = Cpu(input).RowsSpan(rows);
+        var y = Cpu(output).RowsSpan(rows);
+        if (w.Int8 is { } int8) _int8.Forward(x, rows, int8, y);
+        else _fp32.Forward(x, rows, w.Fp32!, y);
+    }
+
+    public void Rope(Activation x, int rows, int heads, RopeTable table, ReadOnlySpan<int> positions)
+    {
+        var t = ((CpuRope)table).Table;
+        CpuRope.Apply(Cpu(x).RowsSpan(rows), rows, heads, t.HeadDim, positions, t);
+    }
+
+    public void StoreKv(KvCache cache, int layer, Activation keys, Activation values, int rows, int startPosition)
+    {
+        var c = (CpuKvCache)cache;
+        if (startPosition + rows > c.Capacity)
+            throw new ArgumentOutOfRangeException(nameof(rows), $"positions up to {startPosition + rows} exceed the cache of {c.Capacity}");
+        var width = c.RowWidth;
+        Cpu(keys).RowsSpan(rows).CopyTo(c.Keys[layer].Slice((long)startPosition * width, rows * width));
+        Cpu(values).RowsSpan(rows).CopyTo(c.Values[layer].Slice((long)startPosition * width, rows * width));
+    }
+
+    public void Attention(Activation queries, KvCache cache, int layer, int rows, int startPosition, int heads, Activation output)
+    {
+        var c = (CpuKvCache)cache;
+        var filled = (startPosition + rows) * c.RowWidth;
+        _attention.Forward(Cpu(queries).RowsSpan(rows), c.Keys[layer].Slice(0, filled), c.Values[layer].Slice(0, filled),
+            rows, startPosition, heads, c.KvHeads, c.HeadDim, Cpu(output).RowsSpan(rows));
+    }
+
+    public void SwiGlu(Activation gate, Activation up, int rows, Activation output) =>
+        CpuSwiGlu.Forward(Cpu(gate).RowsSpan(rows), Cpu(up).RowsSpan(rows), Cpu(output).RowsSpan(rows));
+
+    public void Add(Activation residual, Activation delta, int rows) =>
+        CpuResidual.Add(Cpu(residual).RowsSpan(rows), Cpu(delta).RowsSpan(rows));
+
+    public void LogSoftmax(Activation logits, int rows) =>
+        CpuLogSoftmax.Forward(Cpu(logits).RowsSpan(rows), rows, logits.Cols);
+
+    private static CpuActivation Cpu(Activation activation) => (CpuActivation)activation;
+
+    public void Dispose() => _pool.Dispose();
+}

@@ -1,0 +1,102 @@
+using Dromedary.Kernels;
+using Dromedary.Model.Config;
+using Dromedary.Model.Safetensors;
+
+namespace Dromedary.Model.Llama;
+
+/// <summary>Options for loading a model: weight precision and, when quantizing at load, the group size (0 = per row).</summary>
+public sealed record ModelLoadOptions(Precision Precision = Precision.Int8, int GroupSize = 0);
+
+/// <summary>A LLaMA model's weights, loaded into one kernel set. Run it through a <see cref="LlamaSession"/>.</summary>
+public sealed class LlamaModel : IDisposable
+{
+    private LlamaModel(LlamaConfig config, IKernelSet kernels, Precision precision, EmbeddingTable embedding,
+        LayerWeights[] layers, VectorWeight finalNorm, LinearWeight head, RopeTable rope)
+    {
+        Config = config;
+        Kernels = kernels;
+        Precision = precision;
+        Embedding = embedding;
+        Layers = layers;
+        FinalNorm = finalNorm;
+        Head = head;
+        Rope = rope;
+    }
+
+    public LlamaConfig Config { get; }
+    public IKernelSet Kernels { get; }
+    public Precision Precision { get; }
+    internal EmbeddingTable Embedding { get; }
+    internal LayerWeights[] Layers { get; }
+    internal VectorWeight FinalNorm { get; }
+    internal LinearWeight Head { get; }
+    internal RopeTable Rope { get; }
+
+    /// <summary>Bytes held by the matrix weights (the bulk of a model), as stored by the kernel set.</summary>
+    public long LinearBytes => Layers.Sum(layer => layer.LinearBytes) + Head.Bytes;
+
+    /// <summary>
+    /// Loads a Hugging Face LLaMA folder (config.json + safetensors, single or sharded, F32/F16/BF16, or int8 as
+    /// written by <c>dromedary quantize</c>). <paramref name="progress"/> receives (tensors done, total).
+    /// </summary>
+    public static LlamaModel Load(string directory, IKernelSet kernels, ModelLoadOptions options, IProgress<(int Done, int Total)>? progress = null)
+    {
+        var config = LlamaConfig.Load(directory);
+        using var checkpoint = Checkpoint.Open(directory);
+        var description = $"hidden_size {config.HiddenSize}, intermediate_size {config.IntermediateSize}, " +
+                          $"heads {config.Heads}, kv heads {config.KvHeads}, vocab_size {config.VocabSize}";
+        using var loader = new WeightLoader(checkpoint, kernels, options.Precision, options.GroupSize, description);
+        var total = 3 + config.Layers;
+        var done = 0;
+        var loaded = new List<IDisposable>();
+        try
+        {
+            T Track<T>(T item) where T : IDisposable
+            {
+                loaded.Add(item);
+                return item;
+            }
+
+            int d = config.HiddenSize, f = config.IntermediateSize, kv = config.KvDim, v = config.VocabSize;
+            var embedding = Track(loader.Embedding(TensorNames.Embedding, v, d));
+            progress?.Report((++done, total));
+            var layers = new LayerWeights[config.Layers];
+            for (var i = 0; i < layers.Length; i++)
+            {
+                string Name(string part) => TensorNames.LayerWeight(i, part);
+                layers[i] = Track(new LayerWeights(
+                    Track(loader.Vector(Name("input_layernorm"), d)),
+                    Track(loader.Linear(Name("self_attn.q_proj"), d, d)),
+                    Track(loader.Linear(Name("self_attn.k_proj"), kv, d)),
+                    Track(loader.Linear(Name("self_attn.v_proj"), kv, d)),
+                    Track(loader.Linear(Name("self_attn.o_proj"), d, d)),
+                    Track(loader.Vector(Name("post_attention_layernorm"), d)),
+                    Track(loader.Linear(Name("mlp.gate_proj"), f, d)),
+                    Track(loader.Linear(Name("mlp.up_proj"), f, d)),
+                    Track(loader.Linear(Name("mlp.down_proj"), d, f))));
+                progress?.Report((++done, total));
+            }
+            var finalNorm = Track(loader.Vector(TensorNames.FinalNorm, d));
+            progress?.Report((++done, total));
+            var headName = config.TieWordEmbeddings ? TensorNames.Embedding : TensorNames.Head;
+            var head = Track(loader.Linear(headName, v, d));
+            progress?.Report((++done, total));
+            var rope = Track(kernels.CreateRope(config.HeadDim, config.RopeTheta, config.MaxPositions));
+            return new LlamaModel(config, kernels, options.Precision, embedding, layers, finalNorm, head, rope);
+        }
+        catch
+        {
+            foreach (var item in loaded) item.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        Embedding.Dispose();
+        foreach (var layer in Layers) layer.Dispose();
+        FinalNorm.Dispose();
+        Head.Dispose();
+        Rope.Dispose();
+    }
+}

@@ -1,0 +1,42 @@
+using System.ComponentModel;
+using Dromedary.Model.Llama;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Dromedary.Runner.Commands;
+
+/// <summary>Options shared by every command that runs a model.</summary>
+internal class ModelSettings : CommandSettings
+{
+    [CommandOption("--model <DIR>")]
+    [Description("Hugging Face LLaMA folder: config.json, *.safetensors, tokenizer.model.")]
+    public string Model { get; init; } = "";
+
+    [CommandOption("--precision <PRECISION>")]
+    [Description("int8 (default: int8 weights, fp32 scales) or fp32 (exact).")]
+    [DefaultValue("int8")]
+    public string Precision { get; init; } = "int8";
+
+    [CommandOption("--group <SIZE>")]
+    [Description("When quantizing at load: input columns per scale (a multiple of 128); 0 = one scale per row.")]
+    [DefaultValue(0)]
+    public int Group { get; init; }
+
+    [CommandOption("--kernels <NAME>")]
+    [Description("Kernel set to run on (see 'dromedary info'); default: the best for this machine.")]
+    public string? Kernels { get; init; }
+
+    [CommandOption("--threads <N>")]
+    [Description("Worker threads; default: all cores.")]
+    public int? Threads { get; init; }
+
+    public Precision ParsedPrecision => Precision.ToLowerInvariant() switch
+    {
+        "int8" => Dromedary.Model.Llama.Precision.Int8,
+        "fp32" => Dromedary.Model.Llama.Precision.Fp32,
+        _ => throw new DromedaryException($"--precision must be int8 or fp32, not '{Precision}'."),
+    };
+
+    public override ValidationResult Validate() =>
+        string.IsNullOrWhiteSpace(Model) ? ValidationResult.Error("--model <DIR> is required.") : ValidationResult.Success();
+}

@@ -1,0 +1,45 @@
+using Dromedary.Kernels;
+using Dromedary.Model.Llama;
+using Dromedary.Model.Tokenization;
+using Dromedary.Runner.Commands;
+
+namespace Dromedary.Runner;
+
+/// <summary>Loads the tokenizer and the model a command asked for, with a progress bar on stderr.</summary>
+internal sealed class ModelOpener : IDisposable
+{
+    private ModelOpener(IKernelSet kernels, LlamaModel model, TextTokenizer tokenizer)
+    {
+        Kernels = kernels;
+        Model = model;
+        Tokenizer = tokenizer;
+    }
+
+    public IKernelSet Kernels { get; }
+    public LlamaModel Model { get; }
+    public TextTokenizer Tokenizer { get; }
+
+    public static ModelOpener Open(ModelSettings settings)
+    {
+        var precision = settings.ParsedPrecision;
+        var tokenizer = TextTokenizer.Load(settings.Model);
+        var kernels = KernelRegistry.Create(settings.Kernels, settings.Threads ?? Environment.ProcessorCount);
+        try
+        {
+            var model = ProgressDisplay.Run($"loading {Path.GetFileName(Path.GetFullPath(settings.Model))}", "tensors",
+                progress => LlamaModel.Load(settings.Model, kernels, new ModelLoadOptions(precision, settings.Group), progress));
+            return new ModelOpener(kernels, model, tokenizer);
+        }
+        catch
+        {
+            kernels.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        Model.Dispose();
+        Kernels.Dispose();
+    }
+}

@@ -1,0 +1,43 @@
+using Spectre.Console;
+
+namespace Dromedary.Runner;
+
+/// <summary>
+/// A progress bar with rate and time left, drawn on stderr so stdout stays clean for JSON; skipped when stderr is
+/// not a terminal (logs and pipes get no control codes).
+/// </summary>
+internal static class ProgressDisplay
+{
+    private static readonly IAnsiConsole Stderr = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+
+    public static T Run<T>(string title, string unit, Func<IProgress<(int Done, int Total)>, T> work)
+    {
+        if (Console.IsErrorRedirected) return work(new Progress<(int, int)>());
+        return Stderr.Progress()
+            .AutoClear(true)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
+                new TransferlessRateColumn(unit), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(context =>
+            {
+                var task = context.AddTask(title);
+                return work(new SynchronousProgress(task));
+            });
+    }
+
+    /// <summary>Updates the bar on the calling thread; Progress&lt;T&gt; would post to a thread pool and lag.</summary>
+    private sealed class SynchronousProgress(ProgressTask task) : IProgress<(int Done, int Total)>
+    {
+        public void Report((int Done, int Total) value)
+        {
+            task.MaxValue = value.Total;
+            task.Value = value.Done;
+        }
+    }
+
+    /// <summary>Items per second in the caller's unit (Spectre's own rate column counts bytes).</summary>
+    private sealed class TransferlessRateColumn(string unit) : ProgressColumn
+    {
+        public override Spectre.Console.Rendering.IRenderable Render(Spectre.Console.Rendering.RenderOptions options, ProgressTask task, TimeSpan deltaTime) =>
+            new Text(task.Speed is { } speed ? $"{speed:0.0} {unit}/s" : "", Style.Plain);
+    }
+}

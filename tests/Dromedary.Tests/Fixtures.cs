@@ -1,0 +1,28 @@
+using System.Text.Json;
+
+namespace Dromedary.Tests;
+
+/// <summary>The committed tiny LLaMA (tests/fixtures/tiny-llama, made by make_tiny_llama.py) and its reference values.</summary>
+public static class Fixtures
+{
+    public static string TinyLlamaRoot => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-llama");
+
+    /// <summary>A model folder: "f32", "f16", "bf16" or "sharded".</summary>
+    public static string TinyLlama(string variant) => Path.Combine(TinyLlamaRoot, variant);
+
+    public sealed record ReferenceCase(string Text, int[] Tokens, double[] Logprobs, double[]? LastLogprobs);
+
+    private static readonly Lazy<Dictionary<string, ReferenceCase[]>> References = new(() =>
+        JsonSerializer.Deserialize<Dictionary<string, ReferenceCase[]>>(
+            File.ReadAllText(Path.Combine(TinyLlamaRoot, "reference_logprobs.json")),
+            new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower })!);
+
+    /// <summary>Reference log-probs of a plain-torch float64 forward, per dtype folder ("f32", "f16", "bf16").</summary>
+    public static ReferenceCase[] ReferenceLogprobs(string dtype) => References.Value[dtype];
+
+    public sealed record TokenizerCase(string Text, int[] Ids, string[] Pieces);
+
+    public static TokenizerCase[] TokenizerCases() =>
+        JsonSerializer.Deserialize<TokenizerCase[]>(File.ReadAllText(Path.Combine(TinyLlamaRoot, "tokenizer_cases.json")),
+            new JsonSerializerOptions { PropertyNameCaseInsensitive = true })!;
+}
