@@ -1,0 +1,271 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace Dromedary.Kernels.Cpu;
+
+/// <summary>
+/// Causal grouped-query attention over a key/value cache. Work is split into units of one kv head × a block of
+/// query rows (all the query heads that share the kv head), run in parallel. Every query vector is computed by
+/// one thread with one fixed sequence of operations, so results do not depend on the thread count or on how rows
+/// were grouped, and a decode step gives exactly the row a full prefill would. Not reentrant: one Forward at a
+/// time per instance.
+/// </summary>
+public sealed unsafe class CpuAttention
+{
+    /// <summary>Rows per unit: small enough to balance threads, large enough to amortise a unit's overhead.</summary>
+    private const int RowBlock = 16;
+
+    /// <summary>Numbers each call, across instances, so a thread's packed keys are never reused from another.</summary>
+    private static long s_calls;
+
+    [ThreadStatic] private static Scratch? t_scratch;
+
+    private readonly WorkerPool _pool;
+    private readonly Action<int, int> _body;
+
+    // The call in progress: spans cannot live in fields, so Forward pins them and parks their pointers here.
+    private float* _q;
+    private float* _keys;
+    private float* _values;
+    private float* _output;
+    private int _rows;
+    private int _startPosition;
+    private int _heads;
+    private int _group;
+    private int _headDim;
+    private int _kvWidth;
+    private int _capacity;
+    private int _blocks;
+    private long _call;
+
+    public CpuAttention(WorkerPool pool)
+    {
+        _pool = pool;
+        _body = RunUnits;
+    }
+
+    /// <param name="q">[rows, heads·headDim]; row i sits at position startPosition + i.</param>
+    /// <param name="keyCache">
+    /// [capacity, kvHeads·headDim], positions 0 .. startPosition + rows − 1 filled. Pass the whole cache, not the
+    /// filled part: scratch is sized to its capacity once instead of growing with every decode step.
+    /// </param>
+    /// <param name="output">[rows, heads·headDim]; may be the same span as <paramref name="q"/>.</param>
+    public void Forward(ReadOnlySpan<float> q, ReadOnlySpan<float> keyCache, ReadOnlySpan<float> valueCache, int rows,
+        int startPosition, int heads, int kvHeads, int headDim, Span<float> output)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfNegative(startPosition);
+        ArgumentOutOfRangeException.ThrowIfLessThan(kvHeads, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(headDim, 1);
+        if (heads < kvHeads || heads % kvHeads != 0) throw new ArgumentException($"{heads} query heads do not split evenly over {kvHeads} kv heads");
+        var width = heads * headDim;
+        var kvWidth = kvHeads * headDim;
+        if (q.Length < (long)rows * width || output.Length < (long)rows * width) throw new ArgumentException($"q and output must hold {rows}×{width} values");
+        var filled = (long)(startPosition + rows) * kvWidth;
+        if (keyCache.Length < filled || valueCache.Length < filled)
+            throw new ArgumentException($"the caches must hold {startPosition + rows} positions of {kvWidth} values");
+        fixed (float* pq = q, pk = keyCache, pv = valueCache, po = output)
+        {
+            _q = pq;
+            _keys = pk;
+            _values = pv;
+            _output = po;
+            (_rows, _startPosition, _heads, _group, _headDim, _kvWidth) = (rows, startPosition, heads, heads / kvHeads, headDim, kvWidth);
+            _capacity = keyCache.Length / kvWidth;
+            _blocks = (rows + RowBlock - 1) / RowBlock;
+            _call = Interlocked.Increment(ref s_calls);
+            try
+            {
+                _pool.For(kvHeads * _blocks, 1, _body);
+            }
+            finally
+            {
+                _q = _keys = _values = _output = null;
+            }
+        }
+    }
+
+    private void RunUnits(int start, int end)
+    {
+        var scratch = t_scratch ??= new Scratch();
+        for (var unit = start; unit < end; unit++)
+        {
+            // kv-head-major, so neighbouring units share cached keys and values; within a head the last blocks,
+            // with the longest contexts, go first, leaving the light units to balance the tail of the loop.
+            Unit(unit / _blocks, _blocks - 1 - unit % _blocks, scratch);
+        }
+    }
+
+    private void Unit(int kvHead, int block, Scratch scratch)
+    {
+        var firstRow = block * RowBlock;
+        var endRow = Math.Min(_rows, firstRow + RowBlock);
+        var context = _startPosition + endRow;
+        var keys = _keys + kvHead * _headDim;
+        var values = _values + kvHead * _headDim;
+        var stride = _kvWidth;
+        // In the cache a head's rows lie a whole kv width apart, strides that fold onto a few cache sets and evict
+        // each other. When several queries sweep them, copy them out contiguous; a thread's next unit is usually
+        // the same head at a shorter context, so it packs nothing new.
+        var pack = (endRow - firstRow) * _group > 1;
+        if (pack) scratch.Pack(_call, kvHead, keys, values, stride, _headDim, context, _capacity);
+        fixed (float* scores = scratch.Scores(_capacity), packedKeys = scratch.Keys, packedValues = scratch.Values)
+        {
+            if (pack)
+            {
+                keys = packedKeys;
+                values = packedValues;
+                stride = _headDim;
+            }
+            for (var row = firstRow; row < endRow; row++)
+            {
+                for (var head = kvHead * _group; head < (kvHead + 1) * _group; head++)
+                    Query(row, head, keys, values, stride, scores);
+            }
+        }
+    }
+
+    /// <summary>Attention of one query vector (row, head) over positions 0 .. startPosition + row.</summary>
+    private void Query(int row, int head, float* keys, float* values, int stride, float* scores)
+    {
+        var offset = (long)row * _heads * _headDim + head * _headDim;
+        var context = _startPosition + row + 1;
+        Scores(_q + offset, keys, stride, _headDim, context, (float)(1 / Math.Sqrt(_headDim)), scores);
+        var weights = new Span<float>(scores, context);
+        TensorPrimitives.Subtract(weights, TensorPrimitives.Max(weights), weights);
+        TensorPrimitives.Exp(weights, weights);
+        var sum = TensorPrimitives.Sum<float>(weights);
+        WeightedSum(values, stride, _headDim, scores, context, 1f / sum, _output + offset);
+    }
+
+    /// <summary>
+    /// scores[t] = scale · (query · key t). Four keys share each load of the query; a lone key runs the same
+    /// per-lane sequence, so a score never depends on which block its key fell in.
+    /// </summary>
+    private static void Scores(float* query, float* keys, int stride, int headDim, int context, float scale, float* scores)
+    {
+        var t = 0;
+        for (; t <= context - 4; t += 4)
+        {
+            var k0 = keys + (long)t * stride;
+            var k1 = k0 + stride;
+            var k2 = k1 + stride;
+            var k3 = k2 + stride;
+            Vector<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            var i = 0;
+            for (; i <= headDim - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                var q = Vector.Load(query + i);
+                a0 = Vector.MultiplyAddEstimate(q, Vector.Load(k0 + i), a0);
+                a1 = Vector.MultiplyAddEstimate(q, Vector.Load(k1 + i), a1);
+                a2 = Vector.MultiplyAddEstimate(q, Vector.Load(k2 + i), a2);
+                a3 = Vector.MultiplyAddEstimate(q, Vector.Load(k3 + i), a3);
+            }
+            float s0 = Vector.Sum(a0), s1 = Vector.Sum(a1), s2 = Vector.Sum(a2), s3 = Vector.Sum(a3);
+            for (; i < headDim; i++)
+            {
+                s0 += query[i] * k0[i];
+                s1 += query[i] * k1[i];
+                s2 += query[i] * k2[i];
+                s3 += query[i] * k3[i];
+            }
+            scores[t] = s0 * scale;
+            scores[t + 1] = s1 * scale;
+            scores[t + 2] = s2 * scale;
+            scores[t + 3] = s3 * scale;
+        }
+        for (; t < context; t++)
+        {
+            var k = keys + (long)t * stride;
+            Vector<float> a = default;
+            var i = 0;
+            for (; i <= headDim - Vector<float>.Count; i += Vector<float>.Count)
+                a = Vector.MultiplyAddEstimate(Vector.Load(query + i), Vector.Load(k + i), a);
+            var s = Vector.Sum(a);
+            for (; i < headDim; i++) s += query[i] * k[i];
+            scores[t] = s * scale;
+        }
+    }
+
+    /// <summary>
+    /// output = scale · Σ weights[t] · value t. Each slice of four vectors of the output stays in registers for
+    /// the whole sweep over positions, so the values are read once per slice and the output written once.
+    /// </summary>
+    private static void WeightedSum(float* values, int stride, int headDim, float* weights, int context, float scale, float* output)
+    {
+        var width = Vector<float>.Count;
+        var i = 0;
+        for (; i <= headDim - 4 * width; i += 4 * width)
+        {
+            Vector<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            var v = values + i;
+            for (var t = 0; t < context; t++, v += stride)
+            {
+                var w = new Vector<float>(weights[t]);
+                a0 = Vector.MultiplyAddEstimate(Vector.Load(v), w, a0);
+                a1 = Vector.MultiplyAddEstimate(Vector.Load(v + width), w, a1);
+                a2 = Vector.MultiplyAddEstimate(Vector.Load(v + 2 * width), w, a2);
+                a3 = Vector.MultiplyAddEstimate(Vector.Load(v + 3 * width), w, a3);
+            }
+            Vector.Store(a0 * scale, output + i);
+            Vector.Store(a1 * scale, output + i + width);
+            Vector.Store(a2 * scale, output + i + 2 * width);
+            Vector.Store(a3 * scale, output + i + 3 * width);
+        }
+        for (; i <= headDim - width; i += width)
+        {
+            Vector<float> a = default;
+            var v = values + i;
+            for (var t = 0; t < context; t++, v += stride)
+                a = Vector.MultiplyAddEstimate(Vector.Load(v), new Vector<float>(weights[t]), a);
+            Vector.Store(a * scale, output + i);
+        }
+        for (; i < headDim; i++)
+        {
+            var a = 0f;
+            var v = values + i;
+            for (var t = 0; t < context; t++, v += stride) a += *v * weights[t];
+            output[i] = a * scale;
+        }
+    }
+
+    /// <summary>
+    /// A thread's buffers, sized to the largest cache capacity seen (which bounds every context), so that decode's
+    /// context growing by one never reallocates.
+    /// </summary>
+    private sealed class Scratch
+    {
+        private float[] _scores = [];
+        private long _packedCall;
+        private int _packedHead;
+        private int _packedLength;
+
+        public float[] Keys { get; private set; } = [];
+        public float[] Values { get; private set; } = [];
+
+        public float[] Scores(int capacity)
+        {
+            if (_scores.Length < capacity) _scores = new float[capacity];
+            return _scores;
+        }
+
+        /// <summary>Makes <see cref="Keys"/> and <see cref="Values"/> hold positions 0 .. context − 1 of one kv head.</summary>
+        public void Pack(long call, int kvHead, float* keys, float* values, int stride, int headDim, int context, int capacity)
+        {
+            if (call != _packedCall || kvHead != _packedHead) _packedLength = 0;
+            if (context <= _packedLength) return;
+            if (Keys.Length < capacity * headDim)
+            {
+                Keys = new float[capacity * headDim];
+                Values = new float[Keys.Length];
+                _packedLength = 0;
+            }
+            for (var t = _packedLength; t < context; t++)
+            {
+                new ReadOnlySpan<float>(keys + (long)t * stride, headDim).CopyTo(Keys.AsSpan(t * headDim, headDim));
+                new ReadOnlySpan<float>(values + (long)t * stride, headDim).CopyTo(Values.AsSpan(t * headDim, headDim));
+            }
+            (_packedCall, _packedHead, _packedLength) = (call, kvHead, context);
+        }
+    }
+}
