@@ -1,0 +1,211 @@
+using System.Runtime.Intrinsics;
+
+namespace Dromedary.Kernels.Cpu;
+
+/// <summary>
+/// y[rows, w.Rows] = x[rows, w.Cols] · Wᵀ in fp32 with fused multiply-adds. Prefill packs x into tiles of
+/// rows interleaved per column and runs a register tile per (row tile, 16-column weight panel); decode streams
+/// each panel once. Work is split over weight panels.
+/// </summary>
+public sealed unsafe class Fp32MatMul : IDisposable
+{
+    private const int PanelWidth = Fp32Weight.PanelWidth;
+
+    // 8 rows × one 16-float vector: 8 FMA chains cover the 4-cycle latency at 2 per cycle.
+    private const int TileRows512 = 8;
+
+    // 6 rows × two 8-float vectors: 12 chains, in 15 of the 16 registers AVX2 has.
+    private const int TileRows256 = 6;
+
+    private readonly WorkerPool _pool;
+    private readonly bool _vector512;
+    private readonly int _tileRows;
+    private readonly Action<int, int> _packTiles;
+    private readonly Action<int, int> _multiplyPanels;
+    private NativeBuffer<float> _packed = new(0);
+
+    // The call in progress, read by the cached delegates.
+    private float* _x;
+    private float* _y;
+    private Fp32Weight? _weight;
+    private int _rows;
+
+    public Fp32MatMul(WorkerPool pool) : this(pool, Vector512.IsHardwareAccelerated)
+    {
+    }
+
+    /// <param name="pool">Threads to split output panels over.</param>
+    /// <param name="useVector512">False runs the Vector256 kernels (tests; CPUs where 512-bit code is slower).</param>
+    public Fp32MatMul(WorkerPool pool, bool useVector512)
+    {
+        _pool = pool;
+        _vector512 = useVector512;
+        _tileRows = useVector512 ? TileRows512 : TileRows256;
+        _packTiles = PackTiles;
+        _multiplyPanels = MultiplyPanels;
+    }
+
+    public void Forward(ReadOnlySpan<float> x, int rows, Fp32Weight w, Span<float> y)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        if (x.Length < (long)rows * w.Cols) throw new ArgumentException($"x needs {rows}×{w.Cols} values, has {x.Length}");
+        if (y.Length < (long)rows * w.Rows) throw new ArgumentException($"y needs {rows}×{w.Rows} values, has {y.Length}");
+        if (rows == 0) return;
+        var tiles = (rows + _tileRows - 1) / _tileRows;
+        if (rows > 1) Scratch.Grow(ref _packed, (long)tiles * _tileRows * w.Cols);
+        fixed (float* xp = x, yp = y)
+        {
+            _x = xp;
+            _y = yp;
+            _weight = w;
+            _rows = rows;
+            if (rows > 1) _pool.For(tiles, 1, _packTiles);
+            _pool.For(w.Panels, 1, _multiplyPanels);
+            _x = _y = null;
+            _weight = null;
+        }
+    }
+
+    /// <summary>Tile t of x as [Cols][tileRows]; rows past the end are zero.</summary>
+    private void PackTiles(int start, int end)
+    {
+        int cols = _weight!.Cols, tileRows = _tileRows;
+        for (var t = start; t < end; t++)
+        {
+            var target = _packed.Pointer + (long)t * tileRows * cols;
+            for (var r = 0; r < tileRows; r++)
+            {
+                var row = t * tileRows + r;
+                var source = _x + (long)row * cols;
+                if (row < _rows) for (var k = 0; k < cols; k++) target[k * tileRows + r] = source[k];
+                else for (var k = 0; k < cols; k++) target[k * tileRows + r] = 0f;
+            }
+        }
+    }
+
+    private void MultiplyPanels(int start, int end)
+    {
+        var w = _weight!;
+        int rows = _rows, tileRows = _tileRows, k = w.Cols, outCols = w.Rows;
+        for (var p = start; p < end; p++)
+        {
+            var panel = w.Packed + (long)p * k * PanelWidth;
+            var cols = Math.Min(PanelWidth, outCols - p * PanelWidth);
+            var y = _y + p * PanelWidth;
+            if (rows == 1)
+            {
+                if (_vector512) Row512(_x, panel, k, y, cols);
+                else Row256(_x, panel, k, y, cols);
+                continue;
+            }
+            for (var i = 0; i < rows; i += tileRows)
+            {
+                var x = _packed.Pointer + (long)i * k;
+                var yi = y + (long)i * outCols;
+                if (_vector512) Tile512(x, panel, k, yi, outCols, Math.Min(tileRows, rows - i), cols);
+                else Tile256(x, panel, k, yi, outCols, Math.Min(tileRows, rows - i), cols);
+            }
+        }
+    }
+
+    private static void Tile512(float* x, float* w, int k, float* y, int yStride, int rows, int cols)
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector512<float> a4 = default, a5 = default, a6 = default, a7 = default;
+        for (var c = 0; c < k; c++, x += TileRows512, w += PanelWidth)
+        {
+            var v = Vector512.Load(w);
+            a0 = Vector512.FusedMultiplyAdd(Vector512.Create(x[0]), v, a0);
+            a1 = Vector512.FusedMultiplyAdd(Vector512.Create(x[1]), v, a1);
+            a2 = Vector512.FusedMultiplyAdd(Vector512.Create(x[2]), v, a2);
+            a3 = Vector512.FusedMultiplyAdd(Vector512.Create(x[3]), v, a3);
+            a4 = Vector512.FusedMultiplyAdd(Vector512.Create(x[4]), v, a4);
+            a5 = Vector512.FusedMultiplyAdd(Vector512.Create(x[5]), v, a5);
+            a6 = Vector512.FusedMultiplyAdd(Vector512.Create(x[6]), v, a6);
+            a7 = Vector512.FusedMultiplyAdd(Vector512.Create(x[7]), v, a7);
+        }
+        PanelOutput.Store(y, a0, cols);
+        if (rows > 1) PanelOutput.Store(y + yStride, a1, cols);
+        if (rows > 2) PanelOutput.Store(y + 2 * yStride, a2, cols);
+        if (rows > 3) PanelOutput.Store(y + 3 * yStride, a3, cols);
+        if (rows > 4) PanelOutput.Store(y + 4 * yStride, a4, cols);
+        if (rows > 5) PanelOutput.Store(y + 5 * yStride, a5, cols);
+        if (rows > 6) PanelOutput.Store(y + 6 * yStride, a6, cols);
+        if (rows > 7) PanelOutput.Store(y + 7 * yStride, a7, cols);
+    }
+
+    private static void Tile256(float* x, float* w, int k, float* y, int yStride, int rows, int cols)
+    {
+        Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default;
+        Vector256<float> a30 = default, a31 = default, a40 = default, a41 = default, a50 = default, a51 = default;
+        for (var c = 0; c < k; c++, x += TileRows256, w += PanelWidth)
+        {
+            var v0 = Vector256.Load(w);
+            var v1 = Vector256.Load(w + 8);
+            var b = Vector256.Create(x[0]);
+            a00 = Vector256.FusedMultiplyAdd(b, v0, a00);
+            a01 = Vector256.FusedMultiplyAdd(b, v1, a01);
+            b = Vector256.Create(x[1]);
+            a10 = Vector256.FusedMultiplyAdd(b, v0, a10);
+            a11 = Vector256.FusedMultiplyAdd(b, v1, a11);
+            b = Vector256.Create(x[2]);
+            a20 = Vector256.FusedMultiplyAdd(b, v0, a20);
+            a21 = Vector256.FusedMultiplyAdd(b, v1, a21);
+            b = Vector256.Create(x[3]);
+            a30 = Vector256.FusedMultiplyAdd(b, v0, a30);
+            a31 = Vector256.FusedMultiplyAdd(b, v1, a31);
+            b = Vector256.Create(x[4]);
+            a40 = Vector256.FusedMultiplyAdd(b, v0, a40);
+            a41 = Vector256.FusedMultiplyAdd(b, v1, a41);
+            b = Vector256.Create(x[5]);
+            a50 = Vector256.FusedMultiplyAdd(b, v0, a50);
+            a51 = Vector256.FusedMultiplyAdd(b, v1, a51);
+        }
+        PanelOutput.Store(y, a00, a01, cols);
+        if (rows > 1) PanelOutput.Store(y + yStride, a10, a11, cols);
+        if (rows > 2) PanelOutput.Store(y + 2 * yStride, a20, a21, cols);
+        if (rows > 3) PanelOutput.Store(y + 3 * yStride, a30, a31, cols);
+        if (rows > 4) PanelOutput.Store(y + 4 * yStride, a40, a41, cols);
+        if (rows > 5) PanelOutput.Store(y + 5 * yStride, a50, a51, cols);
+    }
+
+    /// <summary>Decode: one row × one panel, four columns in flight on separate accumulators.</summary>
+    private static void Row512(float* x, float* w, int k, float* y, int cols)
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        var c = 0;
+        for (; c + 4 <= k; c += 4, w += 4 * PanelWidth)
+        {
+            a0 = Vector512.FusedMultiplyAdd(Vector512.Create(x[c]), Vector512.Load(w), a0);
+            a1 = Vector512.FusedMultiplyAdd(Vector512.Create(x[c + 1]), Vector512.Load(w + 16), a1);
+            a2 = Vector512.FusedMultiplyAdd(Vector512.Create(x[c + 2]), Vector512.Load(w + 32), a2);
+            a3 = Vector512.FusedMultiplyAdd(Vector512.Create(x[c + 3]), Vector512.Load(w + 48), a3);
+        }
+        for (; c < k; c++, w += PanelWidth) a0 = Vector512.FusedMultiplyAdd(Vector512.Create(x[c]), Vector512.Load(w), a0);
+        PanelOutput.Store(y, a0 + a1 + (a2 + a3), cols);
+    }
+
+    private static void Row256(float* x, float* w, int k, float* y, int cols)
+    {
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        var c = 0;
+        for (; c + 2 <= k; c += 2, w += 2 * PanelWidth)
+        {
+            var b = Vector256.Create(x[c]);
+            a0 = Vector256.FusedMultiplyAdd(b, Vector256.Load(w), a0);
+            a1 = Vector256.FusedMultiplyAdd(b, Vector256.Load(w + 8), a1);
+            b = Vector256.Create(x[c + 1]);
+            a2 = Vector256.FusedMultiplyAdd(b, Vector256.Load(w + 16), a2);
+            a3 = Vector256.FusedMultiplyAdd(b, Vector256.Load(w + 24), a3);
+        }
+        if (c < k)
+        {
+            var b = Vector256.Create(x[c]);
+            a0 = Vector256.FusedMultiplyAdd(b, Vector256.Load(w), a0);
+            a1 = Vector256.FusedMultiplyAdd(b, Vector256.Load(w + 8), a1);
+        }
+        PanelOutput.Store(y, a0 + a2, a1 + a3, cols);
+    }
+
+    public void Dispose() => _packed.Dispose();
+}

@@ -1,0 +1,46 @@
+namespace Dromedary.Kernels.Cpu;
+
+/// <summary>
+/// An fp32 linear weight [Rows = out, Cols = in] packed for <see cref="Fp32MatMul"/>: output columns in panels
+/// of <see cref="PanelWidth"/>, and within a panel, for each input column the 16 rows' values side by side, so
+/// the kernel multiplies one broadcast activation by one contiguous vector. Rows are zero-padded to whole panels.
+/// </summary>
+public sealed unsafe class Fp32Weight : IDisposable
+{
+    public const int PanelWidth = PanelOutput.Width;
+
+    private readonly NativeBuffer<float> _packed;
+
+    private Fp32Weight(int rows, int cols)
+    {
+        Rows = rows;
+        Cols = cols;
+        Panels = (rows + PanelWidth - 1) / PanelWidth;
+        _packed = new NativeBuffer<float>((long)Panels * cols * PanelWidth);
+    }
+
+    public int Rows { get; }
+    public int Cols { get; }
+    public int Panels { get; }
+    public long Bytes => _packed.Length * sizeof(float);
+
+    /// <summary>[Panels][Cols][16].</summary>
+    internal float* Packed => _packed.Pointer;
+
+    public static Fp32Weight Create(in LinearSource source)
+    {
+        if (source.IsQuantized)
+            throw new ArgumentException("an fp32 weight needs fp32 values (Int8Quantizer.Dequantize converts int8 ones)", nameof(source));
+        var weight = new Fp32Weight(source.Rows, source.Cols);
+        var values = source.Values;
+        for (var row = 0; row < weight.Rows; row++)
+        {
+            var target = weight.Packed + (long)(row / PanelWidth) * weight.Cols * PanelWidth + row % PanelWidth;
+            var sourceRow = values.Slice(row * weight.Cols, weight.Cols);
+            for (var k = 0; k < sourceRow.Length; k++) target[k * PanelWidth] = sourceRow[k];
+        }
+        return weight;
+    }
+
+    public void Dispose() => _packed.Dispose();
+}

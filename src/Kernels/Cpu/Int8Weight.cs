@@ -1,0 +1,102 @@
+namespace Dromedary.Kernels.Cpu;
+
+/// <summary>
+/// An int8 linear weight [Rows = out, Cols = in] in the layout <see cref="Int8MatMul"/> reads. Output columns
+/// are packed in panels of <see cref="PanelWidth"/>: for each group of 4 input columns, the 4 bytes of each of
+/// the panel's 16 rows sit together, so one vpdpbusd multiplies 4 broadcast activation bytes by 8 rows at once
+/// and its int32 lanes are finished outputs (no horizontal sums). Input columns are zero-padded to a multiple
+/// of <see cref="BlockSize"/> and rows to a multiple of <see cref="PanelWidth"/>.
+/// </summary>
+public sealed unsafe class Int8Weight : IDisposable
+{
+    /// <summary>Input columns per activation quantization block; weight groups must cover whole blocks.</summary>
+    public const int BlockSize = 128;
+
+    /// <summary>Output rows per packed panel: two 8-lane int32 accumulators.</summary>
+    public const int PanelWidth = 16;
+
+    private readonly NativeBuffer<sbyte> _packed;
+    private readonly NativeBuffer<int> _corrections;
+    private readonly NativeBuffer<float> _scales;
+
+    private Int8Weight(int rows, int cols, int groupSize)
+    {
+        Rows = rows;
+        Cols = cols;
+        GroupSize = groupSize;
+        PaddedCols = (cols + BlockSize - 1) / BlockSize * BlockSize;
+        Blocks = PaddedCols / BlockSize;
+        Groups = Int8Quantizer.GroupCount(cols, groupSize);
+        BlocksPerGroup = groupSize == cols ? Blocks : groupSize / BlockSize;
+        Panels = (rows + PanelWidth - 1) / PanelWidth;
+        _packed = new NativeBuffer<sbyte>((long)Panels * PaddedCols * PanelWidth);
+        _corrections = new NativeBuffer<int>((long)Panels * Blocks * PanelWidth);
+        _scales = new NativeBuffer<float>((long)Panels * Groups * PanelWidth);
+    }
+
+    public int Rows { get; }
+    public int Cols { get; }
+    public int GroupSize { get; }
+    public int PaddedCols { get; }
+    public int Blocks { get; }
+    public int Groups { get; }
+    public int BlocksPerGroup { get; }
+    public int Panels { get; }
+
+    public long Bytes => _packed.Length + _corrections.Length * sizeof(int) + _scales.Length * sizeof(float);
+
+    /// <summary>[Panels][PaddedCols / 4][16 rows][4 bytes].</summary>
+    internal sbyte* Packed => _packed.Pointer;
+
+    /// <summary>
+    /// [Panels][Blocks][16]: −128 · (sum of the row's int8 values in the block). vpdpbusd needs unsigned
+    /// activations, so they are stored as q + 128; starting each block's accumulator here cancels the offset
+    /// exactly in integer arithmetic.
+    /// </summary>
+    internal int* Corrections => _corrections.Pointer;
+
+    /// <summary>[Panels][Groups][16]: the weight scales, 0 for padding rows.</summary>
+    internal float* Scales => _scales.Pointer;
+
+    public static Int8Weight Create(in LinearSource source)
+    {
+        if (!source.IsQuantized) throw new ArgumentException("an int8 weight needs a quantized source", nameof(source));
+        int rows = source.Rows, cols = source.Cols, groupSize = source.GroupSize;
+        if (groupSize != cols && groupSize % BlockSize != 0)
+        {
+            throw new ArgumentException($"int8 group size {groupSize} must equal cols ({cols}) or be a multiple of " +
+                $"{BlockSize}: activations are quantized in blocks of {BlockSize} columns, and each block's integer " +
+                "dot product is scaled by a single weight scale", nameof(source));
+        }
+        var weight = new Int8Weight(rows, cols, groupSize);
+        weight.Pack(source.Quantized, source.Scales);
+        return weight;
+    }
+
+    private void Pack(ReadOnlySpan<sbyte> quantized, ReadOnlySpan<float> scales)
+    {
+        for (var row = 0; row < Rows; row++)
+        {
+            int panel = row / PanelWidth, lane = row % PanelWidth;
+            var source = quantized.Slice(row * Cols, Cols);
+            var target = Packed + (long)panel * PaddedCols * PanelWidth + lane * 4;
+            for (var k = 0; k < Cols; k++) target[k / 4 * PanelWidth * 4 + k % 4] = source[k];
+            var corrections = Corrections + (long)panel * Blocks * PanelWidth + lane;
+            for (var b = 0; b < Blocks; b++)
+            {
+                var sum = 0;
+                for (var k = b * BlockSize; k < Math.Min(Cols, (b + 1) * BlockSize); k++) sum += source[k];
+                corrections[b * PanelWidth] = -128 * sum;
+            }
+            var rowScales = Scales + (long)panel * Groups * PanelWidth + lane;
+            for (var g = 0; g < Groups; g++) rowScales[g * PanelWidth] = scales[row * Groups + g];
+        }
+    }
+
+    public void Dispose()
+    {
+        _packed.Dispose();
+        _corrections.Dispose();
+        _scales.Dispose();
+    }
+}
