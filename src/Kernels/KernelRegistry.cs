@@ -13,7 +13,7 @@ public static class KernelRegistry
     private static readonly Entry[] Entries =
     [
         new("cpu", "CPU SIMD kernels; int8 matmul with AVX-VNNI where the CPU has it",
-            threads => new CpuKernelSet("cpu", threads, Int8MatMul.BestKernel)),
+            threads => new CpuKernelSet("cpu", threads, Int8MatMul.Best)),
         new("cpu-portable", "CPU kernels without AVX-VNNI (any x64 or ARM CPU); the int8 reference path",
             threads => new CpuKernelSet("cpu-portable", threads, Int8Kernel.Portable)),
     ];

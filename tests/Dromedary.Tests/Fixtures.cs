@@ -12,13 +12,21 @@ public static class Fixtures
 
     public sealed record ReferenceCase(string Text, int[] Tokens, double[] Logprobs, double[]? LastLogprobs);
 
-    private static readonly Lazy<Dictionary<string, ReferenceCase[]>> References = new(() =>
-        JsonSerializer.Deserialize<Dictionary<string, ReferenceCase[]>>(
-            File.ReadAllText(Path.Combine(TinyLlamaRoot, "reference_logprobs.json")),
-            new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower })!);
+    private static readonly Lazy<Dictionary<string, ReferenceCase[]>> References = new(() => ReadReferences("reference_logprobs.json"));
+    private static readonly Lazy<Dictionary<string, ReferenceCase[]>> Int8References = new(() => ReadReferences("reference_int8_logprobs.json"));
 
     /// <summary>Reference log-probs of a plain-torch float64 forward, per dtype folder ("f32", "f16", "bf16").</summary>
     public static ReferenceCase[] ReferenceLogprobs(string dtype) => References.Value[dtype];
+
+    /// <summary>
+    /// Reference log-probs of the same forward with Dromedary's int8 scheme applied to the F32 weights ("row":
+    /// one scale per row, "group128": per group of 128 inputs), activations quantized per block of 128.
+    /// </summary>
+    public static ReferenceCase[] ReferenceInt8Logprobs(string scheme) => Int8References.Value[scheme];
+
+    private static Dictionary<string, ReferenceCase[]> ReadReferences(string file) =>
+        JsonSerializer.Deserialize<Dictionary<string, ReferenceCase[]>>(File.ReadAllText(Path.Combine(TinyLlamaRoot, file)),
+            new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower })!;
 
     public sealed record TokenizerCase(string Text, int[] Ids, string[] Pieces);
 

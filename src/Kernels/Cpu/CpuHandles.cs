@@ -59,13 +59,6 @@ internal sealed class CpuEmbeddingTable : EmbeddingTable
     public override void Dispose() => Buffer.Dispose();
 }
 
-internal sealed class CpuRope(CpuRopeTable table) : RopeTable(table.HeadDim, table.MaxPositions)
-{
-    public CpuRopeTable Table { get; } = table;
-
-    public override void Dispose() { }
-}
-
 internal sealed class CpuKvCache : KvCache
 {
     public CpuKvCache(int layers, int capacity, int kvHeads, int headDim) : base(layers, capacity, kvHeads, headDim)

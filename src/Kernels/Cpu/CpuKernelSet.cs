@@ -43,8 +43,7 @@ public sealed class CpuKernelSet : IKernelSet
     public EmbeddingTable CreateEmbedding(ReadOnlySpan<byte> data, ScalarType type, int rows, int cols) =>
         new CpuEmbeddingTable(data, type, rows, cols);
 
-    public RopeTable CreateRope(int headDim, double theta, int maxPositions) =>
-        new CpuRope(new CpuRopeTable(headDim, theta, maxPositions));
+    public RopeTable CreateRope(int headDim, double theta, int maxPositions) => new CpuRopeTable(headDim, theta, maxPositions);
 
     public KvCache AllocateKvCache(int layers, int capacity, int kvHeads, int headDim) =>
         new CpuKvCache(layers, capacity, kvHeads, headDim);
@@ -77,7 +76,7 @@ public sealed class CpuKernelSet : IKernelSet
 
     public void Rope(Activation x, int rows, int heads, RopeTable table, ReadOnlySpan<int> positions)
     {
-        var t = ((CpuRope)table).Table;
+        var t = (CpuRopeTable)table;
         CpuRope.Apply(Cpu(x).RowsSpan(rows), rows, heads, t.HeadDim, positions, t);
     }
 
@@ -93,9 +92,9 @@ public sealed class CpuKernelSet : IKernelSet
 
     public void Attention(Activation queries, KvCache cache, int layer, int rows, int startPosition, int heads, Activation output)
     {
+        // The whole cache goes in, not only its filled part: the kernel sizes its scratch by the span's length.
         var c = (CpuKvCache)cache;
-        var filled = (startPosition + rows) * c.RowWidth;
-        _attention.Forward(Cpu(queries).RowsSpan(rows), c.Keys[layer].Slice(0, filled), c.Values[layer].Slice(0, filled),
+        _attention.Forward(Cpu(queries).RowsSpan(rows), c.Keys[layer].Span, c.Values[layer].Span,
             rows, startPosition, heads, c.KvHeads, c.HeadDim, Cpu(output).RowsSpan(rows));
     }
 
@@ -110,5 +109,10 @@ public sealed class CpuKernelSet : IKernelSet
 
     private static CpuActivation Cpu(Activation activation) => (CpuActivation)activation;
 
-    public void Dispose() => _pool.Dispose();
+    public void Dispose()
+    {
+        _int8.Dispose();
+        _fp32.Dispose();
+        _pool.Dispose();
+    }
 }

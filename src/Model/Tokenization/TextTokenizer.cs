@@ -26,6 +26,8 @@ public sealed class TextTokenizer
     /// <summary>Loads <c>tokenizer.model</c> from a model folder or a path to the file itself.</summary>
     public static TextTokenizer Load(string path)
     {
+        if (!Directory.Exists(path) && !File.Exists(path))
+            throw new DromedaryException($"{path}: no such model folder or tokenizer file.");
         var file = Directory.Exists(path) ? Path.Combine(path, "tokenizer.model") : path;
         if (!File.Exists(file))
             throw new DromedaryException($"{file}: not found; Dromedary needs LLaMA's SentencePiece tokenizer.model beside the weights.");

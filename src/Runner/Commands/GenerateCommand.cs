@@ -25,7 +25,7 @@ internal sealed class GenerateCommand : Command<GenerateCommand.Settings>
             : base.Validate();
     }
 
-    protected override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
         using var opened = ModelOpener.Open(settings);
         var clock = Stopwatch.StartNew();

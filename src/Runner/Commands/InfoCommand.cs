@@ -8,7 +8,7 @@ namespace Dromedary.Runner.Commands;
 
 internal sealed class InfoCommand : Command
 {
-    protected override int Execute(CommandContext context, CancellationToken cancellation)
+    public override int Execute(CommandContext context, CancellationToken cancellation)
     {
         AnsiConsole.MarkupLine($"[bold]CPU[/]: {Environment.ProcessorCount} threads; " +
                                $"AVX2 {Avx2.IsSupported}, AVX-512 {Vector512.IsHardwareAccelerated}, AVX-VNNI {AvxVnni.IsSupported}");

@@ -22,7 +22,7 @@ internal sealed class LogprobsCommand : Command<LogprobsCommand.Settings>
             Text is null ? ValidationResult.Error("--text <TEXT> is required.") : base.Validate();
     }
 
-    protected override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
         using var opened = ModelOpener.Open(settings);
         var tokens = opened.Tokenizer.Encode(settings.Text!);

@@ -28,7 +28,7 @@ internal sealed class QuantizeCommand : Command<QuantizeCommand.Settings>
             : ValidationResult.Success();
     }
 
-    protected override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
         ProgressDisplay.Run("quantizing", "tensors", progress =>
         {

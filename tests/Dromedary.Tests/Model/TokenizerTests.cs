@@ -40,9 +40,22 @@ public class TokenizerTests
         Assert.Equal(text, Tokenizer.Decode(Tokenizer.Encode(text)));
 
     [Fact]
-    public void Missing_tokenizer_names_the_file()
+    public void Missing_tokenizer_names_the_path()
     {
-        var error = Assert.Throws<DromedaryException>(() => TextTokenizer.Load("/nonexistent/model"));
-        Assert.Contains("/nonexistent/model/tokenizer.model", error.Message);
+        var missingFolder = Assert.Throws<DromedaryException>(() => TextTokenizer.Load("/nonexistent/model"));
+        Assert.StartsWith("/nonexistent/model: no such", missingFolder.Message);
+        using var dir = new TempDirectory();
+        var missingFile = Assert.Throws<DromedaryException>(() => TextTokenizer.Load(dir.Path));
+        Assert.Contains(Path.Combine(dir.Path, "tokenizer.model"), missingFile.Message);
+    }
+
+    [Fact]
+    public void A_file_that_is_not_a_sentencepiece_model_is_a_clean_error()
+    {
+        using var dir = new TempDirectory();
+        var path = Path.Combine(dir.Path, "tokenizer.model");
+        File.WriteAllText(path, "{\"not\": \"a protobuf\"}");
+        var error = Assert.Throws<DromedaryException>(() => TextTokenizer.Load(path));
+        Assert.StartsWith(path, error.Message);
     }
 }
