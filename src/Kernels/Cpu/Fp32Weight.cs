@@ -32,12 +32,17 @@ public sealed unsafe class Fp32Weight : IDisposable
         if (source.IsQuantized)
             throw new ArgumentException("an fp32 weight needs fp32 values (Int8Quantizer.Dequantize converts int8 ones)", nameof(source));
         var weight = new Fp32Weight(source.Rows, source.Cols);
+        // Panel by panel so the packed values are written sequentially.
         var values = source.Values;
-        for (var row = 0; row < weight.Rows; row++)
+        for (var panel = 0; panel < weight.Panels; panel++)
         {
-            var target = weight.Packed + (long)(row / PanelWidth) * weight.Cols * PanelWidth + row % PanelWidth;
-            var sourceRow = values.Slice(row * weight.Cols, weight.Cols);
-            for (var k = 0; k < sourceRow.Length; k++) target[k * PanelWidth] = sourceRow[k];
+            var lanes = Math.Min(PanelWidth, weight.Rows - panel * PanelWidth);
+            var rows = values.Slice(panel * PanelWidth * weight.Cols, lanes * weight.Cols);
+            var target = weight.Packed + (long)panel * weight.Cols * PanelWidth;
+            for (var k = 0; k < weight.Cols; k++, target += PanelWidth)
+            {
+                for (var lane = 0; lane < lanes; lane++) target[lane] = rows[lane * weight.Cols + k];
+            }
         }
         return weight;
     }

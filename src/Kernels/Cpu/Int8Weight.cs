@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Dromedary.Kernels.Cpu;
 
 /// <summary>
@@ -75,22 +77,41 @@ public sealed unsafe class Int8Weight : IDisposable
 
     private void Pack(ReadOnlySpan<sbyte> quantized, ReadOnlySpan<float> scales)
     {
-        for (var row = 0; row < Rows; row++)
+        // Panel by panel so the packed bytes are written sequentially; each row is read 4 bytes at a time.
+        for (var panel = 0; panel < Panels; panel++)
         {
-            int panel = row / PanelWidth, lane = row % PanelWidth;
-            var source = quantized.Slice(row * Cols, Cols);
-            var target = Packed + (long)panel * PaddedCols * PanelWidth + lane * 4;
-            for (var k = 0; k < Cols; k++) target[k / 4 * PanelWidth * 4 + k % 4] = source[k];
-            var corrections = Corrections + (long)panel * Blocks * PanelWidth + lane;
-            for (var b = 0; b < Blocks; b++)
+            var lanes = Math.Min(PanelWidth, Rows - panel * PanelWidth);
+            var target = (int*)(Packed + (long)panel * PaddedCols * PanelWidth);
+            var source = quantized.Slice(panel * PanelWidth * Cols, lanes * Cols);
+            for (var k = 0; k < Cols; k += 4, target += PanelWidth)
             {
-                var sum = 0;
-                for (var k = b * BlockSize; k < Math.Min(Cols, (b + 1) * BlockSize); k++) sum += source[k];
-                corrections[b * PanelWidth] = -128 * sum;
+                for (var lane = 0; lane < lanes; lane++) target[lane] = Read4(source.Slice(lane * Cols, Cols), k);
             }
-            var rowScales = Scales + (long)panel * Groups * PanelWidth + lane;
-            for (var g = 0; g < Groups; g++) rowScales[g * PanelWidth] = scales[row * Groups + g];
+            for (var lane = 0; lane < lanes; lane++)
+            {
+                var row = source.Slice(lane * Cols, Cols);
+                var corrections = Corrections + (long)panel * Blocks * PanelWidth + lane;
+                for (var b = 0; b < Blocks; b++)
+                {
+                    var block = row[(b * BlockSize)..Math.Min(Cols, (b + 1) * BlockSize)];
+                    var sum = 0;
+                    foreach (var value in block) sum += value;
+                    corrections[b * PanelWidth] = -128 * sum;
+                }
+                var rowScales = Scales + (long)panel * Groups * PanelWidth + lane;
+                var row0 = panel * PanelWidth + lane;
+                for (var g = 0; g < Groups; g++) rowScales[g * PanelWidth] = scales[row0 * Groups + g];
+            }
         }
+    }
+
+    /// <summary>Bytes k..k+3 of a row as one int, zeros past the row's end.</summary>
+    private static int Read4(ReadOnlySpan<sbyte> row, int k)
+    {
+        if (k + 4 <= row.Length) return Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.AsRef(in row[k])));
+        var value = 0;
+        for (var i = 0; k + i < Math.Min(row.Length, k + 4); i++) value |= (byte)row[k + i] << (8 * i);
+        return value;
     }
 
     public void Dispose()
