@@ -5,24 +5,20 @@ namespace Dromedary.Kernels.Cpu;
 /// of <see cref="PanelWidth"/>, and within a panel, for each input column the 16 rows' values side by side, so
 /// the kernel multiplies one broadcast activation by one contiguous vector. Rows are zero-padded to whole panels.
 /// </summary>
-public sealed unsafe class Fp32Weight : IDisposable
+public sealed unsafe class Fp32Weight : LinearWeight
 {
     public const int PanelWidth = PanelOutput.Width;
 
     private readonly NativeBuffer<float> _packed;
 
-    private Fp32Weight(int rows, int cols)
+    private Fp32Weight(int rows, int cols) : base(rows, cols)
     {
-        Rows = rows;
-        Cols = cols;
         Panels = (rows + PanelWidth - 1) / PanelWidth;
         _packed = new NativeBuffer<float>((long)Panels * cols * PanelWidth);
     }
 
-    public int Rows { get; }
-    public int Cols { get; }
     public int Panels { get; }
-    public long Bytes => _packed.Length * sizeof(float);
+    public override long Bytes => _packed.Length * sizeof(float);
 
     /// <summary>[Panels][Cols][16].</summary>
     internal float* Packed => _packed.Pointer;
@@ -47,5 +43,5 @@ public sealed unsafe class Fp32Weight : IDisposable
         return weight;
     }
 
-    public void Dispose() => _packed.Dispose();
+    public override void Dispose() => _packed.Dispose();
 }

@@ -62,8 +62,6 @@ public sealed unsafe class Int8MatMul : IDisposable
 
     public static Int8Kernel Best => AvxVnni.IsSupported ? Int8Kernel.Vnni : Int8Kernel.Portable;
 
-    public Int8Kernel Kernel => _kernel;
-
     public void Forward(ReadOnlySpan<float> x, int rows, Int8Weight w, Span<float> y)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rows);

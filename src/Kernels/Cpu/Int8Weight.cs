@@ -9,7 +9,7 @@ namespace Dromedary.Kernels.Cpu;
 /// and its int32 lanes are finished outputs (no horizontal sums). Input columns are zero-padded to a multiple
 /// of <see cref="BlockSize"/> and rows to a multiple of <see cref="PanelWidth"/>.
 /// </summary>
-public sealed unsafe class Int8Weight : IDisposable
+public sealed unsafe class Int8Weight : LinearWeight
 {
     /// <summary>Input columns per activation quantization block; weight groups must cover whole blocks.</summary>
     public const int BlockSize = 128;
@@ -21,10 +21,8 @@ public sealed unsafe class Int8Weight : IDisposable
     private readonly NativeBuffer<int> _corrections;
     private readonly NativeBuffer<float> _scales;
 
-    private Int8Weight(int rows, int cols, int groupSize)
+    private Int8Weight(int rows, int cols, int groupSize) : base(rows, cols)
     {
-        Rows = rows;
-        Cols = cols;
         GroupSize = groupSize;
         PaddedCols = (cols + BlockSize - 1) / BlockSize * BlockSize;
         Blocks = PaddedCols / BlockSize;
@@ -36,16 +34,15 @@ public sealed unsafe class Int8Weight : IDisposable
         _scales = new NativeBuffer<float>((long)Panels * Groups * PanelWidth);
     }
 
-    public int Rows { get; }
-    public int Cols { get; }
     public int GroupSize { get; }
     public int PaddedCols { get; }
     public int Blocks { get; }
     public int Groups { get; }
+    /// <summary>Consecutive blocks that share one weight scale (all of them with one scale per row).</summary>
     public int BlocksPerGroup { get; }
     public int Panels { get; }
 
-    public long Bytes => _packed.Length + _corrections.Length * sizeof(int) + _scales.Length * sizeof(float);
+    public override long Bytes => _packed.Length + _corrections.Length * sizeof(int) + _scales.Length * sizeof(float);
 
     /// <summary>[Panels][PaddedCols / 4][16 rows][4 bytes].</summary>
     internal sbyte* Packed => _packed.Pointer;
@@ -114,7 +111,7 @@ public sealed unsafe class Int8Weight : IDisposable
         return value;
     }
 
-    public void Dispose()
+    public override void Dispose()
     {
         _packed.Dispose();
         _corrections.Dispose();
