@@ -26,16 +26,19 @@ public static class PeakProbe
         if (Vector512.IsHardwareAccelerated) Fp32Gflops = Rate(pool, threads, Fma512, Chains * 32);
     }
 
-    /// <summary>Operations per nanosecond over all threads, best of a few runs.</summary>
+    /// <summary>
+    /// Operations per nanosecond over all threads: the best of several short runs, since the other tenants of a
+    /// shared machine can only slow a run down. Fully optimized from the start, so no run is tier-0 code.
+    /// </summary>
     private static double Rate(WorkerPool pool, int threads, Func<long, long> loop, int opsPerIteration)
     {
-        const long iterations = 20_000_000;
+        const long iterations = 10_000_000;
         var body = new Action<int, int>((start, end) =>
         {
             for (var i = start; i < end; i++) Interlocked.Add(ref s_sink, loop(iterations));
         });
         var best = 0.0;
-        for (var run = 0; run < 4; run++)
+        for (var run = 0; run < 8; run++)
         {
             var watch = Stopwatch.StartNew();
             pool.For(threads, 1, body);
@@ -44,7 +47,7 @@ public static class PeakProbe
         return best;
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static long Vnni(long iterations)
     {
         var u = Vector256.Create((byte)(iterations | 1));
@@ -69,7 +72,7 @@ public static class PeakProbe
         return Vector256.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static long Fma512(long iterations)
     {
         var x = Vector512.Create(1f + 1f / iterations);
