@@ -145,99 +145,112 @@ public sealed unsafe class Int8MatMul : IDisposable
 
     private void MultiplyPanels(int start, int end)
     {
+        const int tileFloats = TileRows * PanelWidth;
         var w = _weight!;
         int rows = _rows, tileRows = _tileRows, outCols = w.Rows;
-        var x = _activations.Pointer;
-        var scales = _activationScales.Pointer;
-        var tile = stackalloc float[TileRows * PanelWidth];
-        // A few panels at a time (a few hundred KB, in L2) against each activation tile (in L1): the
-        // activations are read from memory once per group rather than once per panel.
+        var tile = stackalloc float[PanelGroup * tileFloats];
+        // A few panels at a time against each activation tile: activations are read from memory once per
+        // group rather than once per panel.
         for (var first = start; first < end; first += PanelGroup)
         {
-            var last = Math.Min(end, first + PanelGroup);
+            var count = Math.Min(PanelGroup, end - first);
             for (var i = 0; i < rows; i += tileRows)
             {
-                var xi = x + (long)i * w.PaddedCols;
-                var si = scales + (long)i * w.Blocks;
-                for (var p = first; p < last; p++)
+                var x = _activations.Pointer + (long)i * w.PaddedCols;
+                var xScales = _activationScales.Pointer + (long)i * w.Blocks;
+                new Span<float>(tile, PanelGroup * tileFloats).Clear();
+                if (tileRows > 1)
                 {
-                    new Span<float>(tile, TileRows * PanelWidth).Clear();
-                    if (tileRows > 1) VnniTile(xi, si, w, p, tile);
-                    else if (_kernel == Int8Kernel.Vnni) VnniRow(xi, si, w, p, tile);
-                    else PortableRow((sbyte*)xi, si, w, p, tile);
-                    var cols = Math.Min(PanelWidth, outCols - p * PanelWidth);
-                    PanelOutput.Copy(tile, Math.Min(tileRows, rows - i), cols, _y + (long)i * outCols + p * PanelWidth, outCols);
+                    VnniTile(x, xScales, w, first, count, tile);
+                }
+                else
+                {
+                    for (var p = 0; p < count; p++)
+                    {
+                        if (_kernel == Int8Kernel.Vnni) VnniRow(x, xScales, w, first + p, tile + p * tileFloats);
+                        else PortableRow((sbyte*)x, xScales, w, first + p, tile + p * tileFloats);
+                    }
+                }
+                for (var p = 0; p < count; p++)
+                {
+                    var column = (first + p) * PanelWidth;
+                    PanelOutput.Copy(tile + p * tileFloats, Math.Min(tileRows, rows - i), Math.Min(PanelWidth, outCols - column),
+                        _y + (long)i * outCols + column, outCols);
                 }
             }
         }
     }
 
     /// <summary>
-    /// Eight activation rows × one weight panel. Per 4 input columns: two 32-byte weight loads, eight 4-byte
-    /// activation broadcasts and sixteen vpdpbusd; per 128-column block, each accumulator is folded into the
-    /// fp32 tile, which lives in memory because ymm0-15 are all accumulators.
+    /// Eight activation rows × <paramref name="count"/> weight panels, block by block: each 128-column block of
+    /// the activations (1 KB, in L1) meets every panel of the group before the next. Per 4 input columns: two
+    /// 32-byte weight loads, eight 4-byte activation broadcasts and sixteen vpdpbusd; per block, each
+    /// accumulator is folded into the fp32 tile, which lives in memory because ymm0-15 are all accumulators.
     /// </summary>
-    private static void VnniTile(byte* x, float* xScales, Int8Weight w, int panel, float* tile)
+    private static void VnniTile(byte* x, float* xScales, Int8Weight w, int firstPanel, int count, float* tile)
     {
-        var weights = (sbyte*)w.Packed + (long)panel * w.PaddedCols * PanelWidth;
-        var corrections = w.Corrections + (long)panel * w.Blocks * PanelWidth;
-        var wScales = w.Scales + (long)panel * w.Groups * PanelWidth;
         for (int b = 0, blocks = w.Blocks, blocksPerGroup = w.BlocksPerGroup; b < blocks; b++)
         {
-            var c0 = Vector256.Load(corrections + b * PanelWidth);
-            var c1 = Vector256.Load(corrections + b * PanelWidth + 8);
-            Vector256<int> a00 = c0, a01 = c1, a10 = c0, a11 = c1, a20 = c0, a21 = c1;
-            Vector256<int> a30 = c0, a31 = c1, a40 = c0, a41 = c1, a50 = c0, a51 = c1;
-            Vector256<int> a60 = c0, a61 = c1, a70 = c0, a71 = c1;
-            var xb = x + b * BlockSize * TileRows;
-            var wb = weights + b * BlockSize * PanelWidth;
-            for (var s = 0; s < BlockSize / 4; s++, xb += 4 * TileRows, wb += 4 * PanelWidth)
-            {
-                var w0 = Vector256.Load(wb);
-                var w1 = Vector256.Load(wb + 32);
-                var v = Broadcast(xb);
-                a00 = AvxVnni.MultiplyWideningAndAdd(a00, v, w0);
-                a01 = AvxVnni.MultiplyWideningAndAdd(a01, v, w1);
-                v = Broadcast(xb + 4);
-                a10 = AvxVnni.MultiplyWideningAndAdd(a10, v, w0);
-                a11 = AvxVnni.MultiplyWideningAndAdd(a11, v, w1);
-                v = Broadcast(xb + 8);
-                a20 = AvxVnni.MultiplyWideningAndAdd(a20, v, w0);
-                a21 = AvxVnni.MultiplyWideningAndAdd(a21, v, w1);
-                v = Broadcast(xb + 12);
-                a30 = AvxVnni.MultiplyWideningAndAdd(a30, v, w0);
-                a31 = AvxVnni.MultiplyWideningAndAdd(a31, v, w1);
-                v = Broadcast(xb + 16);
-                a40 = AvxVnni.MultiplyWideningAndAdd(a40, v, w0);
-                a41 = AvxVnni.MultiplyWideningAndAdd(a41, v, w1);
-                v = Broadcast(xb + 20);
-                a50 = AvxVnni.MultiplyWideningAndAdd(a50, v, w0);
-                a51 = AvxVnni.MultiplyWideningAndAdd(a51, v, w1);
-                v = Broadcast(xb + 24);
-                a60 = AvxVnni.MultiplyWideningAndAdd(a60, v, w0);
-                a61 = AvxVnni.MultiplyWideningAndAdd(a61, v, w1);
-                v = Broadcast(xb + 28);
-                a70 = AvxVnni.MultiplyWideningAndAdd(a70, v, w0);
-                a71 = AvxVnni.MultiplyWideningAndAdd(a71, v, w1);
-            }
             var xs = xScales + b * TileRows;
-            var ws = wScales + b / blocksPerGroup * PanelWidth;
-            Fold(a00, xs[0], ws, tile);
-            Fold(a01, xs[0], ws + 8, tile + 8);
-            Fold(a10, xs[1], ws, tile + 16);
-            Fold(a11, xs[1], ws + 8, tile + 24);
-            Fold(a20, xs[2], ws, tile + 32);
-            Fold(a21, xs[2], ws + 8, tile + 40);
-            Fold(a30, xs[3], ws, tile + 48);
-            Fold(a31, xs[3], ws + 8, tile + 56);
-            Fold(a40, xs[4], ws, tile + 64);
-            Fold(a41, xs[4], ws + 8, tile + 72);
-            Fold(a50, xs[5], ws, tile + 80);
-            Fold(a51, xs[5], ws + 8, tile + 88);
-            Fold(a60, xs[6], ws, tile + 96);
-            Fold(a61, xs[6], ws + 8, tile + 104);
-            Fold(a70, xs[7], ws, tile + 112);
-            Fold(a71, xs[7], ws + 8, tile + 120);
+            for (var p = 0; p < count; p++)
+            {
+                var panel = firstPanel + p;
+                var corrections = w.Corrections + ((long)panel * blocks + b) * PanelWidth;
+                var c0 = Vector256.Load(corrections);
+                var c1 = Vector256.Load(corrections + 8);
+                Vector256<int> a00 = c0, a01 = c1, a10 = c0, a11 = c1, a20 = c0, a21 = c1;
+                Vector256<int> a30 = c0, a31 = c1, a40 = c0, a41 = c1, a50 = c0, a51 = c1;
+                Vector256<int> a60 = c0, a61 = c1, a70 = c0, a71 = c1;
+                var xb = x + b * BlockSize * TileRows;
+                var wb = (sbyte*)w.Packed + ((long)panel * blocks + b) * BlockSize * PanelWidth;
+                for (var s = 0; s < BlockSize / 4; s++, xb += 4 * TileRows, wb += 4 * PanelWidth)
+                {
+                    var w0 = Vector256.Load(wb);
+                    var w1 = Vector256.Load(wb + 32);
+                    var v = Broadcast(xb);
+                    a00 = AvxVnni.MultiplyWideningAndAdd(a00, v, w0);
+                    a01 = AvxVnni.MultiplyWideningAndAdd(a01, v, w1);
+                    v = Broadcast(xb + 4);
+                    a10 = AvxVnni.MultiplyWideningAndAdd(a10, v, w0);
+                    a11 = AvxVnni.MultiplyWideningAndAdd(a11, v, w1);
+                    v = Broadcast(xb + 8);
+                    a20 = AvxVnni.MultiplyWideningAndAdd(a20, v, w0);
+                    a21 = AvxVnni.MultiplyWideningAndAdd(a21, v, w1);
+                    v = Broadcast(xb + 12);
+                    a30 = AvxVnni.MultiplyWideningAndAdd(a30, v, w0);
+                    a31 = AvxVnni.MultiplyWideningAndAdd(a31, v, w1);
+                    v = Broadcast(xb + 16);
+                    a40 = AvxVnni.MultiplyWideningAndAdd(a40, v, w0);
+                    a41 = AvxVnni.MultiplyWideningAndAdd(a41, v, w1);
+                    v = Broadcast(xb + 20);
+                    a50 = AvxVnni.MultiplyWideningAndAdd(a50, v, w0);
+                    a51 = AvxVnni.MultiplyWideningAndAdd(a51, v, w1);
+                    v = Broadcast(xb + 24);
+                    a60 = AvxVnni.MultiplyWideningAndAdd(a60, v, w0);
+                    a61 = AvxVnni.MultiplyWideningAndAdd(a61, v, w1);
+                    v = Broadcast(xb + 28);
+                    a70 = AvxVnni.MultiplyWideningAndAdd(a70, v, w0);
+                    a71 = AvxVnni.MultiplyWideningAndAdd(a71, v, w1);
+                }
+                var ws = w.Scales + ((long)panel * w.Groups + b / blocksPerGroup) * PanelWidth;
+                var t = tile + p * TileRows * PanelWidth;
+                Fold(a00, xs[0], ws, t);
+                Fold(a01, xs[0], ws + 8, t + 8);
+                Fold(a10, xs[1], ws, t + 16);
+                Fold(a11, xs[1], ws + 8, t + 24);
+                Fold(a20, xs[2], ws, t + 32);
+                Fold(a21, xs[2], ws + 8, t + 40);
+                Fold(a30, xs[3], ws, t + 48);
+                Fold(a31, xs[3], ws + 8, t + 56);
+                Fold(a40, xs[4], ws, t + 64);
+                Fold(a41, xs[4], ws + 8, t + 72);
+                Fold(a50, xs[5], ws, t + 80);
+                Fold(a51, xs[5], ws + 8, t + 88);
+                Fold(a60, xs[6], ws, t + 96);
+                Fold(a61, xs[6], ws + 8, t + 104);
+                Fold(a70, xs[7], ws, t + 112);
+                Fold(a71, xs[7], ws + 8, t + 120);
+            }
         }
     }
 
