@@ -297,8 +297,10 @@ public sealed unsafe class Int8MatMul : IDisposable
             var wb = weights + b * BlockSize / 4 * PanelWidth;
             for (var s = 0; s < BlockSize / 4; s++, xb += 4, wb += PanelWidth)
             {
-                a0 += Dot4(Vector256.Load(wb), xb);
-                a1 += Dot4(Vector256.Load(wb + 8), xb);
+                var x02 = Vector256.Create((xb[0] & 0xFFFF) | (xb[2] << 16)).AsInt16();
+                var x13 = Vector256.Create((xb[1] & 0xFFFF) | (xb[3] << 16)).AsInt16();
+                a0 += Dot4(Vector256.Load(wb), x02, x13);
+                a1 += Dot4(Vector256.Load(wb + 8), x02, x13);
             }
             var ws = wScales + b / blocksPerGroup * PanelWidth;
             Fold(a0, xScales[b], ws, tile);
@@ -306,10 +308,18 @@ public sealed unsafe class Int8MatMul : IDisposable
         }
     }
 
-    /// <summary>Per int32 lane: its 4 signed bytes dotted with x[0..3] (what vpdpbusd does per lane).</summary>
+    /// <summary>
+    /// Per int32 lane: its 4 signed bytes dotted with x[0..3], what vpdpbusd does per lane. Bytes 0 and 2 and
+    /// bytes 1 and 3 are multiplied as int16 (x02, x13 hold x0|x2 and x1|x3); a pair of products fits int16
+    /// (2 · 128 · 127 &lt; 32768), and the two pairs are added as int32.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Dot4(Vector256<int> w, sbyte* x) =>
-        ((w << 24) >> 24) * x[0] + ((w << 16) >> 24) * x[1] + ((w << 8) >> 24) * x[2] + (w >> 24) * x[3];
+    private static Vector256<int> Dot4(Vector256<int> w, Vector256<short> x02, Vector256<short> x13)
+    {
+        var bytes = w.AsInt16();
+        var pairs = (((bytes << 8) >> 8) * x02 + (bytes >> 8) * x13).AsInt32();
+        return ((pairs << 16) >> 16) + (pairs >> 16);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<byte> Broadcast(byte* x) => Vector256.Create(*(int*)x).AsByte();
