@@ -5,7 +5,8 @@ namespace Dromedary.Kernels.Cpu;
 /// <summary>
 /// y[rows, w.Rows] = x[rows, w.Cols] · Wᵀ in fp32 with fused multiply-adds. Prefill packs x into tiles of
 /// rows interleaved per column and runs a register tile per (row tile, 16-column weight panel); decode streams
-/// each panel once. Work is split over weight panels.
+/// each panel once. Work is split over weight panels. One call at a time per instance: it owns the packing
+/// scratch.
 /// </summary>
 public sealed unsafe class Fp32MatMul : IDisposable
 {

@@ -18,7 +18,8 @@ public enum Int8Kernel
 /// blocks of 128 columns (symmetric, scale = absmax / 127, ties to even); each block's dot product is exact
 /// in int32 and is added to an fp32 accumulator as fma(sum, xScale · wScale, acc), block by block. Both
 /// kernels perform exactly these operations in this order, so their results are bitwise equal, and they
-/// do not depend on the thread count. Work is split over 16-column weight panels.
+/// do not depend on the thread count. Work is split over 16-column weight panels. One call at a time per
+/// instance: it owns the activation scratch.
 /// </summary>
 public sealed unsafe class Int8MatMul : IDisposable
 {
