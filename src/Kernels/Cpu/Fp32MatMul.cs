@@ -5,7 +5,8 @@ namespace Dromedary.Kernels.Cpu;
 /// <summary>
 /// y[rows, w.Rows] = x[rows, w.Cols] · Wᵀ in fp32 with fused multiply-adds. Prefill packs x into tiles of
 /// rows interleaved per column and runs a register tile per (row tile, 16-column weight panel); decode streams
-/// each panel once. Work is split over weight panels.
+/// each panel once. Work is split over weight panels. One call at a time per instance: it owns the packing
+/// scratch.
 /// </summary>
 public sealed unsafe class Fp32MatMul : IDisposable
 {
@@ -16,6 +17,9 @@ public sealed unsafe class Fp32MatMul : IDisposable
 
     // 6 rows × two 8-float vectors: 12 chains, in 15 of the 16 registers AVX2 has.
     private const int TileRows256 = 6;
+
+    // Weight panels that share one pass over the activations.
+    private const int PanelGroup = 4;
 
     private readonly WorkerPool _pool;
     private readonly bool _vector512;
@@ -87,28 +91,39 @@ public sealed unsafe class Fp32MatMul : IDisposable
     {
         var w = _weight!;
         int rows = _rows, tileRows = _tileRows, k = w.Cols, outCols = w.Rows;
-        for (var p = start; p < end; p++)
+        var tile = stackalloc float[TileRows512 * PanelWidth];
+        if (rows == 1)
         {
-            var panel = w.Packed + (long)p * k * PanelWidth;
-            var cols = Math.Min(PanelWidth, outCols - p * PanelWidth);
-            var y = _y + p * PanelWidth;
-            if (rows == 1)
+            for (var p = start; p < end; p++)
             {
-                if (_vector512) Row512(_x, panel, k, y, cols);
-                else Row256(_x, panel, k, y, cols);
-                continue;
+                var panel = w.Packed + (long)p * k * PanelWidth;
+                if (_vector512) Row512(_x, panel, k, tile);
+                else Row256(_x, panel, k, tile);
+                PanelOutput.Copy(tile, 1, Math.Min(PanelWidth, outCols - p * PanelWidth), _y + p * PanelWidth, outCols);
             }
+            return;
+        }
+        // A few panels at a time against each activation tile, so activations are read from memory once per
+        // group rather than once per panel.
+        for (var first = start; first < end; first += PanelGroup)
+        {
+            var last = Math.Min(end, first + PanelGroup);
             for (var i = 0; i < rows; i += tileRows)
             {
                 var x = _packed.Pointer + (long)i * k;
-                var yi = y + (long)i * outCols;
-                if (_vector512) Tile512(x, panel, k, yi, outCols, Math.Min(tileRows, rows - i), cols);
-                else Tile256(x, panel, k, yi, outCols, Math.Min(tileRows, rows - i), cols);
+                for (var p = first; p < last; p++)
+                {
+                    var panel = w.Packed + (long)p * k * PanelWidth;
+                    if (_vector512) Tile512(x, panel, k, tile);
+                    else Tile256(x, panel, k, tile);
+                    var cols = Math.Min(PanelWidth, outCols - p * PanelWidth);
+                    PanelOutput.Copy(tile, Math.Min(tileRows, rows - i), cols, _y + (long)i * outCols + p * PanelWidth, outCols);
+                }
             }
         }
     }
 
-    private static void Tile512(float* x, float* w, int k, float* y, int yStride, int rows, int cols)
+    private static void Tile512(float* x, float* w, int k, float* tile)
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
         Vector512<float> a4 = default, a5 = default, a6 = default, a7 = default;
@@ -124,17 +139,17 @@ public sealed unsafe class Fp32MatMul : IDisposable
             a6 = Vector512.FusedMultiplyAdd(Vector512.Create(x[6]), v, a6);
             a7 = Vector512.FusedMultiplyAdd(Vector512.Create(x[7]), v, a7);
         }
-        PanelOutput.Store(y, a0, cols);
-        if (rows > 1) PanelOutput.Store(y + yStride, a1, cols);
-        if (rows > 2) PanelOutput.Store(y + 2 * yStride, a2, cols);
-        if (rows > 3) PanelOutput.Store(y + 3 * yStride, a3, cols);
-        if (rows > 4) PanelOutput.Store(y + 4 * yStride, a4, cols);
-        if (rows > 5) PanelOutput.Store(y + 5 * yStride, a5, cols);
-        if (rows > 6) PanelOutput.Store(y + 6 * yStride, a6, cols);
-        if (rows > 7) PanelOutput.Store(y + 7 * yStride, a7, cols);
+        a0.Store(tile);
+        a1.Store(tile + 16);
+        a2.Store(tile + 32);
+        a3.Store(tile + 48);
+        a4.Store(tile + 64);
+        a5.Store(tile + 80);
+        a6.Store(tile + 96);
+        a7.Store(tile + 112);
     }
 
-    private static void Tile256(float* x, float* w, int k, float* y, int yStride, int rows, int cols)
+    private static void Tile256(float* x, float* w, int k, float* tile)
     {
         Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default;
         Vector256<float> a30 = default, a31 = default, a40 = default, a41 = default, a50 = default, a51 = default;
@@ -161,16 +176,22 @@ public sealed unsafe class Fp32MatMul : IDisposable
             a50 = Vector256.FusedMultiplyAdd(b, v0, a50);
             a51 = Vector256.FusedMultiplyAdd(b, v1, a51);
         }
-        PanelOutput.Store(y, a00, a01, cols);
-        if (rows > 1) PanelOutput.Store(y + yStride, a10, a11, cols);
-        if (rows > 2) PanelOutput.Store(y + 2 * yStride, a20, a21, cols);
-        if (rows > 3) PanelOutput.Store(y + 3 * yStride, a30, a31, cols);
-        if (rows > 4) PanelOutput.Store(y + 4 * yStride, a40, a41, cols);
-        if (rows > 5) PanelOutput.Store(y + 5 * yStride, a50, a51, cols);
+        a00.Store(tile);
+        a01.Store(tile + 8);
+        a10.Store(tile + 16);
+        a11.Store(tile + 24);
+        a20.Store(tile + 32);
+        a21.Store(tile + 40);
+        a30.Store(tile + 48);
+        a31.Store(tile + 56);
+        a40.Store(tile + 64);
+        a41.Store(tile + 72);
+        a50.Store(tile + 80);
+        a51.Store(tile + 88);
     }
 
     /// <summary>Decode: one row × one panel, four columns in flight on separate accumulators.</summary>
-    private static void Row512(float* x, float* w, int k, float* y, int cols)
+    private static void Row512(float* x, float* w, int k, float* tile)
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
         var c = 0;
@@ -182,10 +203,10 @@ public sealed unsafe class Fp32MatMul : IDisposable
             a3 = Vector512.FusedMultiplyAdd(Vector512.Create(x[c + 3]), Vector512.Load(w + 48), a3);
         }
         for (; c < k; c++, w += PanelWidth) a0 = Vector512.FusedMultiplyAdd(Vector512.Create(x[c]), Vector512.Load(w), a0);
-        PanelOutput.Store(y, a0 + a1 + (a2 + a3), cols);
+        (a0 + a1 + (a2 + a3)).Store(tile);
     }
 
-    private static void Row256(float* x, float* w, int k, float* y, int cols)
+    private static void Row256(float* x, float* w, int k, float* tile)
     {
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
         var c = 0;
@@ -204,7 +225,8 @@ public sealed unsafe class Fp32MatMul : IDisposable
             a0 = Vector256.FusedMultiplyAdd(b, Vector256.Load(w), a0);
             a1 = Vector256.FusedMultiplyAdd(b, Vector256.Load(w + 8), a1);
         }
-        PanelOutput.Store(y, a0 + a2, a1 + a3, cols);
+        (a0 + a2).Store(tile);
+        (a1 + a3).Store(tile + 8);
     }
 
     public void Dispose() => _packed.Dispose();

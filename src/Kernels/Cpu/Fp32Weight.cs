@@ -5,24 +5,20 @@ namespace Dromedary.Kernels.Cpu;
 /// of <see cref="PanelWidth"/>, and within a panel, for each input column the 16 rows' values side by side, so
 /// the kernel multiplies one broadcast activation by one contiguous vector. Rows are zero-padded to whole panels.
 /// </summary>
-public sealed unsafe class Fp32Weight : IDisposable
+public sealed unsafe class Fp32Weight : LinearWeight
 {
     public const int PanelWidth = PanelOutput.Width;
 
     private readonly NativeBuffer<float> _packed;
 
-    private Fp32Weight(int rows, int cols)
+    private Fp32Weight(int rows, int cols) : base(rows, cols)
     {
-        Rows = rows;
-        Cols = cols;
         Panels = (rows + PanelWidth - 1) / PanelWidth;
         _packed = new NativeBuffer<float>((long)Panels * cols * PanelWidth);
     }
 
-    public int Rows { get; }
-    public int Cols { get; }
     public int Panels { get; }
-    public long Bytes => _packed.Length * sizeof(float);
+    public override long Bytes => _packed.Length * sizeof(float);
 
     /// <summary>[Panels][Cols][16].</summary>
     internal float* Packed => _packed.Pointer;
@@ -32,15 +28,20 @@ public sealed unsafe class Fp32Weight : IDisposable
         if (source.IsQuantized)
             throw new ArgumentException("an fp32 weight needs fp32 values (Int8Quantizer.Dequantize converts int8 ones)", nameof(source));
         var weight = new Fp32Weight(source.Rows, source.Cols);
+        // Panel by panel so the packed values are written sequentially.
         var values = source.Values;
-        for (var row = 0; row < weight.Rows; row++)
+        for (var panel = 0; panel < weight.Panels; panel++)
         {
-            var target = weight.Packed + (long)(row / PanelWidth) * weight.Cols * PanelWidth + row % PanelWidth;
-            var sourceRow = values.Slice(row * weight.Cols, weight.Cols);
-            for (var k = 0; k < sourceRow.Length; k++) target[k * PanelWidth] = sourceRow[k];
+            var lanes = Math.Min(PanelWidth, weight.Rows - panel * PanelWidth);
+            var rows = values.Slice(panel * PanelWidth * weight.Cols, lanes * weight.Cols);
+            var target = weight.Packed + (long)panel * weight.Cols * PanelWidth;
+            for (var k = 0; k < weight.Cols; k++, target += PanelWidth)
+            {
+                for (var lane = 0; lane < lanes; lane++) target[lane] = rows[lane * weight.Cols + k];
+            }
         }
         return weight;
     }
 
-    public void Dispose() => _packed.Dispose();
+    public override void Dispose() => _packed.Dispose();
 }

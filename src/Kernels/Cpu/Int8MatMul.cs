@@ -18,16 +18,21 @@ public enum Int8Kernel
 /// blocks of 128 columns (symmetric, scale = absmax / 127, ties to even); each block's dot product is exact
 /// in int32 and is added to an fp32 accumulator as fma(sum, xScale · wScale, acc), block by block. Both
 /// kernels perform exactly these operations in this order, so their results are bitwise equal, and they
-/// do not depend on the thread count. Work is split over 16-column weight panels.
+/// do not depend on the thread count. Work is split over 16-column weight panels. One call at a time per
+/// instance: it owns the activation scratch.
 /// </summary>
 public sealed unsafe class Int8MatMul : IDisposable
 {
     private const int BlockSize = Int8Weight.BlockSize;
     private const int PanelWidth = Int8Weight.PanelWidth;
 
-    // Prefill tile: 6 rows × 2 vectors = 12 independent vpdpbusd chains, enough to hide its 5-cycle latency
-    // at 2 per cycle; with the 2 weight vectors and 1 broadcast that is 15 of the 16 VEX registers.
-    private const int TileRows = 6;
+    // Prefill tile: 8 rows × 2 vectors = 16 independent vpdpbusd chains (its latency is 5 cycles at 2 per
+    // cycle). The JIT keeps a vpdpbusd accumulator in ymm0-15 even when it encodes the sources from
+    // ymm16-31, so 16 accumulators is the most that avoids register copies in the loop.
+    private const int TileRows = 8;
+
+    // Weight panels that share one pass over the activations.
+    private const int PanelGroup = 4;
 
     // 127 / absmax overflows below ~4e-37; such blocks quantize to zero.
     private const float MinAbsMax = 1e-30f;
@@ -57,8 +62,6 @@ public sealed unsafe class Int8MatMul : IDisposable
     }
 
     public static Int8Kernel Best => AvxVnni.IsSupported ? Int8Kernel.Vnni : Int8Kernel.Portable;
-
-    public Int8Kernel Kernel => _kernel;
 
     public void Forward(ReadOnlySpan<float> x, int rows, Int8Weight w, Span<float> y)
     {
@@ -143,158 +146,190 @@ public sealed unsafe class Int8MatMul : IDisposable
 
     private void MultiplyPanels(int start, int end)
     {
+        const int tileFloats = TileRows * PanelWidth;
         var w = _weight!;
         int rows = _rows, tileRows = _tileRows, outCols = w.Rows;
-        var x = _activations.Pointer;
-        var scales = _activationScales.Pointer;
-        for (var p = start; p < end; p++)
+        var tile = stackalloc float[PanelGroup * tileFloats];
+        // A few panels at a time against each activation tile: activations are read from memory once per
+        // group rather than once per panel.
+        for (var first = start; first < end; first += PanelGroup)
         {
-            var cols = Math.Min(PanelWidth, outCols - p * PanelWidth);
-            var y = _y + p * PanelWidth;
+            var count = Math.Min(PanelGroup, end - first);
             for (var i = 0; i < rows; i += tileRows)
             {
-                var xi = x + (long)i * w.PaddedCols;
-                var si = scales + (long)i * w.Blocks;
-                var yi = y + (long)i * outCols;
-                if (tileRows > 1) VnniTile(xi, si, w, p, yi, outCols, Math.Min(tileRows, rows - i), cols);
-                else if (_kernel == Int8Kernel.Vnni) VnniRow(xi, si, w, p, yi, cols);
-                else PortableRow((sbyte*)xi, si, w, p, yi, cols);
+                var x = _activations.Pointer + (long)i * w.PaddedCols;
+                var xScales = _activationScales.Pointer + (long)i * w.Blocks;
+                new Span<float>(tile, PanelGroup * tileFloats).Clear();
+                if (tileRows > 1)
+                {
+                    VnniTile(x, xScales, w, first, count, tile);
+                }
+                else
+                {
+                    for (var p = 0; p < count; p++)
+                    {
+                        if (_kernel == Int8Kernel.Vnni) VnniRow(x, xScales, w, first + p, tile + p * tileFloats);
+                        else PortableRow((sbyte*)x, xScales, w, first + p, tile + p * tileFloats);
+                    }
+                }
+                for (var p = 0; p < count; p++)
+                {
+                    var column = (first + p) * PanelWidth;
+                    PanelOutput.Copy(tile + p * tileFloats, Math.Min(tileRows, rows - i), Math.Min(PanelWidth, outCols - column),
+                        _y + (long)i * outCols + column, outCols);
+                }
             }
         }
     }
 
     /// <summary>
-    /// Six activation rows × one weight panel. Per 4 input columns: two 32-byte weight loads, six 4-byte
-    /// activation broadcasts and twelve vpdpbusd; per 128-column block, each accumulator is folded into fp32.
+    /// Eight activation rows × <paramref name="count"/> weight panels, block by block: each 128-column block of
+    /// the activations (1 KB, in L1) meets every panel of the group before the next. Per 4 input columns: two
+    /// 32-byte weight loads, eight 4-byte activation broadcasts and sixteen vpdpbusd; per block, each
+    /// accumulator is folded into the fp32 tile, which lives in memory because ymm0-15 are all accumulators.
     /// </summary>
-    private static void VnniTile(byte* x, float* xScales, Int8Weight w, int panel, float* y, int yStride, int rows, int cols)
+    private static void VnniTile(byte* x, float* xScales, Int8Weight w, int firstPanel, int count, float* tile)
     {
-        var weights = (sbyte*)w.Packed + (long)panel * w.PaddedCols * PanelWidth;
-        var corrections = w.Corrections + (long)panel * w.Blocks * PanelWidth;
-        var wScales = w.Scales + (long)panel * w.Groups * PanelWidth;
-        Vector256<float> t00 = default, t01 = default, t10 = default, t11 = default, t20 = default, t21 = default;
-        Vector256<float> t30 = default, t31 = default, t40 = default, t41 = default, t50 = default, t51 = default;
-        for (int g = 0, b = 0; g < w.Groups; g++, wScales += PanelWidth)
+        for (int b = 0, blocks = w.Blocks, blocksPerGroup = w.BlocksPerGroup; b < blocks; b++)
         {
-            for (var end = Math.Min(w.Blocks, b + w.BlocksPerGroup); b < end; b++, xScales += TileRows)
+            var xs = xScales + b * TileRows;
+            for (var p = 0; p < count; p++)
             {
-                var c0 = Vector256.Load(corrections + b * PanelWidth);
-                var c1 = Vector256.Load(corrections + b * PanelWidth + 8);
+                var panel = firstPanel + p;
+                var corrections = w.Corrections + ((long)panel * blocks + b) * PanelWidth;
+                var c0 = Vector256.Load(corrections);
+                var c1 = Vector256.Load(corrections + 8);
                 Vector256<int> a00 = c0, a01 = c1, a10 = c0, a11 = c1, a20 = c0, a21 = c1;
                 Vector256<int> a30 = c0, a31 = c1, a40 = c0, a41 = c1, a50 = c0, a51 = c1;
-                for (var s = 0; s < BlockSize / 4; s++, x += 4 * TileRows, weights += 4 * PanelWidth)
+                Vector256<int> a60 = c0, a61 = c1, a70 = c0, a71 = c1;
+                var xb = x + b * BlockSize * TileRows;
+                var wb = (sbyte*)w.Packed + ((long)panel * blocks + b) * BlockSize * PanelWidth;
+                for (var s = 0; s < BlockSize / 4; s++, xb += 4 * TileRows, wb += 4 * PanelWidth)
                 {
-                    var w0 = Vector256.Load(weights);
-                    var w1 = Vector256.Load(weights + 32);
-                    var v = Broadcast(x);
+                    var w0 = Vector256.Load(wb);
+                    var w1 = Vector256.Load(wb + 32);
+                    var v = Broadcast(xb);
                     a00 = AvxVnni.MultiplyWideningAndAdd(a00, v, w0);
                     a01 = AvxVnni.MultiplyWideningAndAdd(a01, v, w1);
-                    v = Broadcast(x + 4);
+                    v = Broadcast(xb + 4);
                     a10 = AvxVnni.MultiplyWideningAndAdd(a10, v, w0);
                     a11 = AvxVnni.MultiplyWideningAndAdd(a11, v, w1);
-                    v = Broadcast(x + 8);
+                    v = Broadcast(xb + 8);
                     a20 = AvxVnni.MultiplyWideningAndAdd(a20, v, w0);
                     a21 = AvxVnni.MultiplyWideningAndAdd(a21, v, w1);
-                    v = Broadcast(x + 12);
+                    v = Broadcast(xb + 12);
                     a30 = AvxVnni.MultiplyWideningAndAdd(a30, v, w0);
                     a31 = AvxVnni.MultiplyWideningAndAdd(a31, v, w1);
-                    v = Broadcast(x + 16);
+                    v = Broadcast(xb + 16);
                     a40 = AvxVnni.MultiplyWideningAndAdd(a40, v, w0);
                     a41 = AvxVnni.MultiplyWideningAndAdd(a41, v, w1);
-                    v = Broadcast(x + 20);
+                    v = Broadcast(xb + 20);
                     a50 = AvxVnni.MultiplyWideningAndAdd(a50, v, w0);
                     a51 = AvxVnni.MultiplyWideningAndAdd(a51, v, w1);
+                    v = Broadcast(xb + 24);
+                    a60 = AvxVnni.MultiplyWideningAndAdd(a60, v, w0);
+                    a61 = AvxVnni.MultiplyWideningAndAdd(a61, v, w1);
+                    v = Broadcast(xb + 28);
+                    a70 = AvxVnni.MultiplyWideningAndAdd(a70, v, w0);
+                    a71 = AvxVnni.MultiplyWideningAndAdd(a71, v, w1);
                 }
-                t00 = Fold(a00, xScales[0], wScales, t00);
-                t01 = Fold(a01, xScales[0], wScales + 8, t01);
-                t10 = Fold(a10, xScales[1], wScales, t10);
-                t11 = Fold(a11, xScales[1], wScales + 8, t11);
-                t20 = Fold(a20, xScales[2], wScales, t20);
-                t21 = Fold(a21, xScales[2], wScales + 8, t21);
-                t30 = Fold(a30, xScales[3], wScales, t30);
-                t31 = Fold(a31, xScales[3], wScales + 8, t31);
-                t40 = Fold(a40, xScales[4], wScales, t40);
-                t41 = Fold(a41, xScales[4], wScales + 8, t41);
-                t50 = Fold(a50, xScales[5], wScales, t50);
-                t51 = Fold(a51, xScales[5], wScales + 8, t51);
+                var ws = w.Scales + ((long)panel * w.Groups + b / blocksPerGroup) * PanelWidth;
+                var t = tile + p * TileRows * PanelWidth;
+                Fold(a00, xs[0], ws, t);
+                Fold(a01, xs[0], ws + 8, t + 8);
+                Fold(a10, xs[1], ws, t + 16);
+                Fold(a11, xs[1], ws + 8, t + 24);
+                Fold(a20, xs[2], ws, t + 32);
+                Fold(a21, xs[2], ws + 8, t + 40);
+                Fold(a30, xs[3], ws, t + 48);
+                Fold(a31, xs[3], ws + 8, t + 56);
+                Fold(a40, xs[4], ws, t + 64);
+                Fold(a41, xs[4], ws + 8, t + 72);
+                Fold(a50, xs[5], ws, t + 80);
+                Fold(a51, xs[5], ws + 8, t + 88);
+                Fold(a60, xs[6], ws, t + 96);
+                Fold(a61, xs[6], ws + 8, t + 104);
+                Fold(a70, xs[7], ws, t + 112);
+                Fold(a71, xs[7], ws + 8, t + 120);
             }
         }
-        PanelOutput.Store(y, t00, t01, cols);
-        if (rows > 1) PanelOutput.Store(y + yStride, t10, t11, cols);
-        if (rows > 2) PanelOutput.Store(y + 2 * yStride, t20, t21, cols);
-        if (rows > 3) PanelOutput.Store(y + 3 * yStride, t30, t31, cols);
-        if (rows > 4) PanelOutput.Store(y + 4 * yStride, t40, t41, cols);
-        if (rows > 5) PanelOutput.Store(y + 5 * yStride, t50, t51, cols);
     }
 
     /// <summary>
     /// One activation row × one weight panel (decode): streams the panel once, sequentially. Two steps of
     /// 4 columns run on separate accumulators so four vpdpbusd chains are in flight.
     /// </summary>
-    private static void VnniRow(byte* x, float* xScales, Int8Weight w, int panel, float* y, int cols)
+    private static void VnniRow(byte* x, float* xScales, Int8Weight w, int panel, float* tile)
     {
         var weights = (sbyte*)w.Packed + (long)panel * w.PaddedCols * PanelWidth;
         var corrections = w.Corrections + (long)panel * w.Blocks * PanelWidth;
         var wScales = w.Scales + (long)panel * w.Groups * PanelWidth;
-        Vector256<float> t0 = default, t1 = default;
-        for (int g = 0, b = 0; g < w.Groups; g++, wScales += PanelWidth)
+        for (int b = 0, blocks = w.Blocks, blocksPerGroup = w.BlocksPerGroup; b < blocks; b++)
         {
-            for (var end = Math.Min(w.Blocks, b + w.BlocksPerGroup); b < end; b++)
+            var a0 = Vector256.Load(corrections + b * PanelWidth);
+            var a1 = Vector256.Load(corrections + b * PanelWidth + 8);
+            Vector256<int> a2 = default, a3 = default;
+            var xb = x + b * BlockSize;
+            var wb = weights + b * BlockSize * PanelWidth;
+            for (var s = 0; s < BlockSize / 4; s += 2, xb += 8, wb += 8 * PanelWidth)
             {
-                var a0 = Vector256.Load(corrections + b * PanelWidth);
-                var a1 = Vector256.Load(corrections + b * PanelWidth + 8);
-                Vector256<int> a2 = default, a3 = default;
-                for (var s = 0; s < BlockSize / 4; s += 2, x += 8, weights += 8 * PanelWidth)
-                {
-                    var v = Broadcast(x);
-                    a0 = AvxVnni.MultiplyWideningAndAdd(a0, v, Vector256.Load(weights));
-                    a1 = AvxVnni.MultiplyWideningAndAdd(a1, v, Vector256.Load(weights + 32));
-                    v = Broadcast(x + 4);
-                    a2 = AvxVnni.MultiplyWideningAndAdd(a2, v, Vector256.Load(weights + 64));
-                    a3 = AvxVnni.MultiplyWideningAndAdd(a3, v, Vector256.Load(weights + 96));
-                }
-                t0 = Fold(a0 + a2, xScales[b], wScales, t0);
-                t1 = Fold(a1 + a3, xScales[b], wScales + 8, t1);
+                var v = Broadcast(xb);
+                a0 = AvxVnni.MultiplyWideningAndAdd(a0, v, Vector256.Load(wb));
+                a1 = AvxVnni.MultiplyWideningAndAdd(a1, v, Vector256.Load(wb + 32));
+                v = Broadcast(xb + 4);
+                a2 = AvxVnni.MultiplyWideningAndAdd(a2, v, Vector256.Load(wb + 64));
+                a3 = AvxVnni.MultiplyWideningAndAdd(a3, v, Vector256.Load(wb + 96));
             }
+            var ws = wScales + b / blocksPerGroup * PanelWidth;
+            Fold(a0 + a2, xScales[b], ws, tile);
+            Fold(a1 + a3, xScales[b], ws + 8, tile + 8);
         }
-        PanelOutput.Store(y, t0, t1, cols);
     }
 
     /// <summary>The same sums as <see cref="VnniRow"/> from signed activations, with generic vector ops only.</summary>
-    private static void PortableRow(sbyte* x, float* xScales, Int8Weight w, int panel, float* y, int cols)
+    private static void PortableRow(sbyte* x, float* xScales, Int8Weight w, int panel, float* tile)
     {
         var weights = (int*)(w.Packed + (long)panel * w.PaddedCols * PanelWidth);
         var wScales = w.Scales + (long)panel * w.Groups * PanelWidth;
-        Vector256<float> t0 = default, t1 = default;
-        for (int g = 0, b = 0; g < w.Groups; g++, wScales += PanelWidth)
+        for (int b = 0, blocks = w.Blocks, blocksPerGroup = w.BlocksPerGroup; b < blocks; b++)
         {
-            for (var end = Math.Min(w.Blocks, b + w.BlocksPerGroup); b < end; b++)
+            Vector256<int> a0 = default, a1 = default;
+            var xb = x + b * BlockSize;
+            var wb = weights + b * BlockSize / 4 * PanelWidth;
+            for (var s = 0; s < BlockSize / 4; s++, xb += 4, wb += PanelWidth)
             {
-                Vector256<int> a0 = default, a1 = default;
-                for (var s = 0; s < BlockSize / 4; s++, x += 4, weights += PanelWidth)
-                {
-                    a0 += Dot4(Vector256.Load(weights), x);
-                    a1 += Dot4(Vector256.Load(weights + 8), x);
-                }
-                t0 = Fold(a0, xScales[b], wScales, t0);
-                t1 = Fold(a1, xScales[b], wScales + 8, t1);
+                var x02 = Vector256.Create((xb[0] & 0xFFFF) | (xb[2] << 16)).AsInt16();
+                var x13 = Vector256.Create((xb[1] & 0xFFFF) | (xb[3] << 16)).AsInt16();
+                a0 += Dot4(Vector256.Load(wb), x02, x13);
+                a1 += Dot4(Vector256.Load(wb + 8), x02, x13);
             }
+            var ws = wScales + b / blocksPerGroup * PanelWidth;
+            Fold(a0, xScales[b], ws, tile);
+            Fold(a1, xScales[b], ws + 8, tile + 8);
         }
-        PanelOutput.Store(y, t0, t1, cols);
     }
 
-    /// <summary>Per int32 lane: its 4 signed bytes dotted with x[0..3] (what vpdpbusd does per lane).</summary>
+    /// <summary>
+    /// Per int32 lane: its 4 signed bytes dotted with x[0..3], what vpdpbusd does per lane. Bytes 0 and 2 and
+    /// bytes 1 and 3 are multiplied as int16 (x02, x13 hold x0|x2 and x1|x3); a pair of products fits int16
+    /// (2 · 128 · 127 &lt; 32768), and the two pairs are added as int32.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Dot4(Vector256<int> w, sbyte* x) =>
-        ((w << 24) >> 24) * x[0] + ((w << 16) >> 24) * x[1] + ((w << 8) >> 24) * x[2] + (w >> 24) * x[3];
+    private static Vector256<int> Dot4(Vector256<int> w, Vector256<short> x02, Vector256<short> x13)
+    {
+        var bytes = w.AsInt16();
+        var pairs = (((bytes << 8) >> 8) * x02 + (bytes >> 8) * x13).AsInt32();
+        return ((pairs << 16) >> 16) + (pairs >> 16);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<byte> Broadcast(byte* x) => Vector256.Create(*(int*)x).AsByte();
 
-    /// <summary>acc + sum · (xScale · wScale): the one place block sums meet fp32, shared by all kernels.</summary>
+    /// <summary>acc += sum · (xScale · wScale): the one place block sums meet fp32, shared by all kernels.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Fold(Vector256<int> sum, float xScale, float* wScale, Vector256<float> acc) =>
-        Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sum), Vector256.Create(xScale) * Vector256.Load(wScale), acc);
+    private static void Fold(Vector256<int> sum, float xScale, float* wScale, float* acc) =>
+        Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sum), Vector256.Create(xScale) * Vector256.Load(wScale),
+            Vector256.Load(acc)).Store(acc);
 
     public void Dispose()
     {

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace Dromedary.Kernels.Cpu;
 
@@ -10,45 +11,54 @@ namespace Dromedary.Kernels.Cpu;
 /// </summary>
 public static class Int8Quantizer
 {
-    // Groups are converted through a small stack buffer so any group size works without allocating.
-    private const int Chunk = 512;
-
     public static int GroupCount(int cols, int groupSize) => (cols + groupSize - 1) / groupSize;
 
     public static void Quantize(ReadOnlySpan<float> weights, int rows, int cols, int groupSize, Span<sbyte> quantized,
         Span<float> scales)
     {
         var groups = CheckShapes(rows, cols, groupSize, weights.Length, quantized.Length, scales.Length);
-        Span<float> buffer = stackalloc float[Chunk];
         for (var r = 0; r < rows; r++)
         {
             for (var g = 0; g < groups; g++)
             {
                 var start = r * cols + g * groupSize;
                 var length = Math.Min(groupSize, cols - g * groupSize);
-                var source = weights.Slice(start, length);
-                var target = quantized.Slice(start, length);
-                var scale = MathF.Abs(TensorPrimitives.MaxMagnitude(source)) / 127f;
+                var scale = MathF.Abs(TensorPrimitives.MaxMagnitude(weights.Slice(start, length))) / 127f;
                 scales[r * groups + g] = scale;
-                if (scale == 0f)
-                {
-                    target.Clear();
-                    continue;
-                }
-                for (var c = 0; c < length; c += Chunk)
-                {
-                    var n = Math.Min(Chunk, length - c);
-                    var scaled = buffer[..n];
-                    TensorPrimitives.Divide(source.Slice(c, n), scale, scaled);
-                    TensorPrimitives.Round(scaled, MidpointRounding.AwayFromZero, scaled);
-                    // Only a subnormal scale can push |w / scale| past 127.5; clamp keeps -128 out.
-                    TensorPrimitives.Min(scaled, 127f, scaled);
-                    TensorPrimitives.Max(scaled, -127f, scaled);
-                    TensorPrimitives.ConvertTruncating(scaled, target.Slice(c, n));
-                }
+                QuantizeGroup(weights.Slice(start, length), scale, quantized.Slice(start, length));
             }
         }
     }
+
+    private static void QuantizeGroup(ReadOnlySpan<float> source, float scale, Span<sbyte> target)
+    {
+        if (scale == 0f)
+        {
+            target.Clear();
+            return;
+        }
+        var k = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var divisor = Vector256.Create(scale);
+            for (; k + 32 <= source.Length; k += 32)
+            {
+                var a = Level(Vector256.Create(source.Slice(k, 8)), divisor);
+                var b = Level(Vector256.Create(source.Slice(k + 8, 8)), divisor);
+                var c = Level(Vector256.Create(source.Slice(k + 16, 8)), divisor);
+                var d = Level(Vector256.Create(source.Slice(k + 24, 8)), divisor);
+                Vector256.Narrow(Vector256.Narrow(a, b), Vector256.Narrow(c, d)).CopyTo(target.Slice(k, 32));
+            }
+        }
+        for (; k < source.Length; k++)
+            target[k] = (sbyte)Math.Clamp(MathF.Round(source[k] / scale, MidpointRounding.AwayFromZero), -127f, 127f);
+    }
+
+    /// <summary>The scalar tail's formula, 8 lanes at once. Only a subnormal scale can push |w / scale|
+    /// past 127.5; the clamp keeps -128 out.</summary>
+    private static Vector256<int> Level(Vector256<float> w, Vector256<float> scale) =>
+        Vector256.ConvertToInt32(Vector256.Clamp(Vector256.Round(w / scale, MidpointRounding.AwayFromZero),
+            Vector256.Create(-127f), Vector256.Create(127f)));
 
     /// <summary>w = q · scale: the inverse of <see cref="Quantize"/> up to rounding.</summary>
     public static void Dequantize(ReadOnlySpan<sbyte> quantized, ReadOnlySpan<float> scales, int rows, int cols,

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Dromedary.Kernels.Cpu;
 
 /// <summary>
@@ -7,7 +9,7 @@ namespace Dromedary.Kernels.Cpu;
 /// and its int32 lanes are finished outputs (no horizontal sums). Input columns are zero-padded to a multiple
 /// of <see cref="BlockSize"/> and rows to a multiple of <see cref="PanelWidth"/>.
 /// </summary>
-public sealed unsafe class Int8Weight : IDisposable
+public sealed unsafe class Int8Weight : LinearWeight
 {
     /// <summary>Input columns per activation quantization block; weight groups must cover whole blocks.</summary>
     public const int BlockSize = 128;
@@ -19,10 +21,8 @@ public sealed unsafe class Int8Weight : IDisposable
     private readonly NativeBuffer<int> _corrections;
     private readonly NativeBuffer<float> _scales;
 
-    private Int8Weight(int rows, int cols, int groupSize)
+    private Int8Weight(int rows, int cols, int groupSize) : base(rows, cols)
     {
-        Rows = rows;
-        Cols = cols;
         GroupSize = groupSize;
         PaddedCols = (cols + BlockSize - 1) / BlockSize * BlockSize;
         Blocks = PaddedCols / BlockSize;
@@ -34,16 +34,15 @@ public sealed unsafe class Int8Weight : IDisposable
         _scales = new NativeBuffer<float>((long)Panels * Groups * PanelWidth);
     }
 
-    public int Rows { get; }
-    public int Cols { get; }
     public int GroupSize { get; }
     public int PaddedCols { get; }
     public int Blocks { get; }
     public int Groups { get; }
+    /// <summary>Consecutive blocks that share one weight scale (all of them with one scale per row).</summary>
     public int BlocksPerGroup { get; }
     public int Panels { get; }
 
-    public long Bytes => _packed.Length + _corrections.Length * sizeof(int) + _scales.Length * sizeof(float);
+    public override long Bytes => _packed.Length + _corrections.Length * sizeof(int) + _scales.Length * sizeof(float);
 
     /// <summary>[Panels][PaddedCols / 4][16 rows][4 bytes].</summary>
     internal sbyte* Packed => _packed.Pointer;
@@ -75,25 +74,44 @@ public sealed unsafe class Int8Weight : IDisposable
 
     private void Pack(ReadOnlySpan<sbyte> quantized, ReadOnlySpan<float> scales)
     {
-        for (var row = 0; row < Rows; row++)
+        // Panel by panel so the packed bytes are written sequentially; each row is read 4 bytes at a time.
+        for (var panel = 0; panel < Panels; panel++)
         {
-            int panel = row / PanelWidth, lane = row % PanelWidth;
-            var source = quantized.Slice(row * Cols, Cols);
-            var target = Packed + (long)panel * PaddedCols * PanelWidth + lane * 4;
-            for (var k = 0; k < Cols; k++) target[k / 4 * PanelWidth * 4 + k % 4] = source[k];
-            var corrections = Corrections + (long)panel * Blocks * PanelWidth + lane;
-            for (var b = 0; b < Blocks; b++)
+            var lanes = Math.Min(PanelWidth, Rows - panel * PanelWidth);
+            var target = (int*)(Packed + (long)panel * PaddedCols * PanelWidth);
+            var source = quantized.Slice(panel * PanelWidth * Cols, lanes * Cols);
+            for (var k = 0; k < Cols; k += 4, target += PanelWidth)
             {
-                var sum = 0;
-                for (var k = b * BlockSize; k < Math.Min(Cols, (b + 1) * BlockSize); k++) sum += source[k];
-                corrections[b * PanelWidth] = -128 * sum;
+                for (var lane = 0; lane < lanes; lane++) target[lane] = Read4(source.Slice(lane * Cols, Cols), k);
             }
-            var rowScales = Scales + (long)panel * Groups * PanelWidth + lane;
-            for (var g = 0; g < Groups; g++) rowScales[g * PanelWidth] = scales[row * Groups + g];
+            for (var lane = 0; lane < lanes; lane++)
+            {
+                var row = source.Slice(lane * Cols, Cols);
+                var corrections = Corrections + (long)panel * Blocks * PanelWidth + lane;
+                for (var b = 0; b < Blocks; b++)
+                {
+                    var block = row[(b * BlockSize)..Math.Min(Cols, (b + 1) * BlockSize)];
+                    var sum = 0;
+                    foreach (var value in block) sum += value;
+                    corrections[b * PanelWidth] = -128 * sum;
+                }
+                var rowScales = Scales + (long)panel * Groups * PanelWidth + lane;
+                var row0 = panel * PanelWidth + lane;
+                for (var g = 0; g < Groups; g++) rowScales[g * PanelWidth] = scales[row0 * Groups + g];
+            }
         }
     }
 
-    public void Dispose()
+    /// <summary>Bytes k..k+3 of a row as one int, zeros past the row's end.</summary>
+    private static int Read4(ReadOnlySpan<sbyte> row, int k)
+    {
+        if (k + 4 <= row.Length) return Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.AsRef(in row[k])));
+        var value = 0;
+        for (var i = 0; k + i < Math.Min(row.Length, k + 4); i++) value |= (byte)row[k + i] << (8 * i);
+        return value;
+    }
+
+    public override void Dispose()
     {
         _packed.Dispose();
         _corrections.Dispose();

@@ -1,38 +1,17 @@
-using System.Runtime.Intrinsics;
-
 namespace Dromedary.Kernels.Cpu;
 
 /// <summary>
-/// Writes one row of a 16-column output panel. Weights are padded to whole panels, so the last panel of a
-/// layer may hold fewer real columns; those go through a stack copy instead of past the row's end.
+/// Kernels write a whole register tile (rows × 16 columns) to a small stack buffer, then this copies the part
+/// that exists into y. Storing to the buffer instead of calling out while accumulators are live keeps the JIT
+/// from spilling them inside the hot loop, and the padding rows and columns of a tile never reach y.
 /// </summary>
 internal static unsafe class PanelOutput
 {
     public const int Width = 16;
 
-    public static void Store(float* target, Vector256<float> low, Vector256<float> high, int cols)
+    public static void Copy(float* tile, int rows, int cols, float* y, int yStride)
     {
-        if (cols == Width)
-        {
-            low.Store(target);
-            high.Store(target + 8);
-            return;
-        }
-        var panel = stackalloc float[Width];
-        low.Store(panel);
-        high.Store(panel + 8);
-        new ReadOnlySpan<float>(panel, cols).CopyTo(new Span<float>(target, cols));
-    }
-
-    public static void Store(float* target, Vector512<float> values, int cols)
-    {
-        if (cols == Width)
-        {
-            values.Store(target);
-            return;
-        }
-        var panel = stackalloc float[Width];
-        values.Store(panel);
-        new ReadOnlySpan<float>(panel, cols).CopyTo(new Span<float>(target, cols));
+        for (var r = 0; r < rows; r++)
+            new ReadOnlySpan<float>(tile + r * Width, cols).CopyTo(new Span<float>(y + (long)r * yStride, cols));
     }
 }
