@@ -1,13 +1,9 @@
 using BenchmarkDotNet.Running;
 using Dromedary.Bench;
 
-// `e2e` is reserved for the end-to-end benchmark (load a model, time prefill and decode tokens/s):
-// the lead adds that command here. Every other invocation is BenchmarkDotNet's (--filter, --list, ...).
-if (args.Length > 0 && args[0] == "e2e")
-{
-    Console.Error.WriteLine("e2e: the end-to-end benchmark is not written yet");
-    return 2;
-}
+// `e2e [threads] [kernels]` runs the end-to-end prefill/decode benchmark; anything else goes to
+// BenchmarkDotNet (--filter, --list, ...).
+if (args.Length > 0 && args[0] == "e2e") return EndToEndBench.Run(args);
 
 // Peaks are measured in this process so the throughput columns can report a fraction of them.
 PeakProbe.Measure(threads: MatMulBenchmarks.Threads);

@@ -11,24 +11,6 @@ internal sealed class CpuActivation(int rows, int cols) : Activation(rows, cols)
     public override void Dispose() => Buffer.Dispose();
 }
 
-internal sealed class CpuLinear : LinearWeight
-{
-    public CpuLinear(Fp32Weight weight) : base(weight.Rows, weight.Cols) => Fp32 = weight;
-
-    public CpuLinear(Int8Weight weight) : base(weight.Rows, weight.Cols) => Int8 = weight;
-
-    public Fp32Weight? Fp32 { get; }
-    public Int8Weight? Int8 { get; }
-
-    public override long Bytes => Fp32?.Bytes ?? Int8!.Bytes;
-
-    public override void Dispose()
-    {
-        Fp32?.Dispose();
-        Int8?.Dispose();
-    }
-}
-
 internal sealed class CpuVector : VectorWeight
 {
     public CpuVector(ReadOnlySpan<float> values) : base(values.Length)

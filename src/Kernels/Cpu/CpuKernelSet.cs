@@ -36,7 +36,7 @@ public sealed class CpuKernelSet : IKernelSet
         Cpu(source).RowsSpan(rows).CopyTo(destination);
 
     public LinearWeight CreateLinear(in LinearSource source) =>
-        source.IsQuantized ? new CpuLinear(Int8Weight.Create(source)) : new CpuLinear(Fp32Weight.Create(source));
+        source.IsQuantized ? Int8Weight.Create(source) : Fp32Weight.Create(source);
 
     public VectorWeight CreateVector(ReadOnlySpan<float> values) => new CpuVector(values);
 
@@ -67,11 +67,10 @@ public sealed class CpuKernelSet : IKernelSet
 
     public void Linear(Activation input, LinearWeight weight, int rows, Activation output)
     {
-        var w = (CpuLinear)weight;
         var x = Cpu(input).RowsSpan(rows);
         var y = Cpu(output).RowsSpan(rows);
-        if (w.Int8 is { } int8) _int8.Forward(x, rows, int8, y);
-        else _fp32.Forward(x, rows, w.Fp32!, y);
+        if (weight is Int8Weight int8) _int8.Forward(x, rows, int8, y);
+        else _fp32.Forward(x, rows, (Fp32Weight)weight, y);
     }
 
     public void Rope(Activation x, int rows, int heads, RopeTable table, ReadOnlySpan<int> positions)
