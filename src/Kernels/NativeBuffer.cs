@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace Dromedary.Kernels;
 
 /// <summary>
-/// A block of unmanaged, 64-byte aligned memory that the engine owns: weights and activations live here so the
+/// A block of unmanaged, 64-byte aligned memory (2 MB pages when large) that the engine owns: weights and activations live here so the
 /// GC never moves or scans them and SIMD loads are aligned. Lengths are longs because one weight can pass 2 GB.
 /// </summary>
 public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
@@ -16,7 +16,9 @@ public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         Length = length;
         var bytes = (nuint)Math.Max(1, length * sizeof(T));
-        _pointer = (T*)NativeMemory.AlignedAlloc(bytes, Alignment);
+        var huge = HugePages.Worthwhile(bytes);
+        _pointer = (T*)NativeMemory.AlignedAlloc(bytes, huge ? HugePages.Size : Alignment);
+        if (huge) HugePages.Advise(_pointer, bytes);
         if (zero) NativeMemory.Clear(_pointer, bytes);
     }
 

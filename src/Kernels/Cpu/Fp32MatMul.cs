@@ -26,7 +26,7 @@ public sealed unsafe class Fp32MatMul : IDisposable
     private readonly int _tileRows;
     private readonly Action<int, int> _packTiles;
     private readonly Action<int, int> _multiplyPanels;
-    private NativeBuffer<float> _packed = new(0);
+    private readonly ScratchBuffer<float> _packed = new();
 
     // The call in progress, read by the cached delegates.
     private float* _x;
@@ -56,7 +56,7 @@ public sealed unsafe class Fp32MatMul : IDisposable
         if (y.Length < (long)rows * w.Rows) throw new ArgumentException($"y needs {rows}×{w.Rows} values, has {y.Length}");
         if (rows == 0) return;
         var tiles = (rows + _tileRows - 1) / _tileRows;
-        if (rows > 1) Scratch.Grow(ref _packed, (long)tiles * _tileRows * w.Cols);
+        if (rows > 1) _packed.Reserve((long)tiles * _tileRows * w.Cols);
         fixed (float* xp = x, yp = y)
         {
             _x = xp;

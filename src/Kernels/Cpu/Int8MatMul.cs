@@ -41,8 +41,8 @@ public sealed unsafe class Int8MatMul : IDisposable
     private readonly Int8Kernel _kernel;
     private readonly Action<int, int> _quantizeRows;
     private readonly Action<int, int> _multiplyPanels;
-    private NativeBuffer<byte> _activations = new(0);
-    private NativeBuffer<float> _activationScales = new(0);
+    private readonly ScratchBuffer<byte> _activations = new();
+    private readonly ScratchBuffer<float> _activationScales = new();
 
     // The call in progress, read by the cached delegates.
     private float* _x;
@@ -73,8 +73,8 @@ public sealed unsafe class Int8MatMul : IDisposable
         // kernel broadcasts them in; decode and the portable kernel read plain rows.
         _tileRows = _kernel == Int8Kernel.Vnni && rows > 1 ? TileRows : 1;
         var paddedRows = (rows + _tileRows - 1) / _tileRows * _tileRows;
-        Scratch.Grow(ref _activations, (long)paddedRows * w.PaddedCols);
-        Scratch.Grow(ref _activationScales, (long)paddedRows * w.Blocks);
+        _activations.Reserve((long)paddedRows * w.PaddedCols);
+        _activationScales.Reserve((long)paddedRows * w.Blocks);
         fixed (float* xp = x, yp = y)
         {
             _x = xp;
@@ -256,6 +256,12 @@ public sealed unsafe class Int8MatMul : IDisposable
     }
 
     /// <summary>
+    /// Bytes ahead of the decode stream to prefetch: the hardware prefetcher alone left the 2-thread decode at
+    /// ~19 GB/s where plain reads reach ~27; 4 KB ahead measured best of 1–16 KB (noisy shared machine).
+    /// </summary>
+    private const int PrefetchDistance = 4096;
+
+    /// <summary>
     /// One activation row × one weight panel (decode): streams the panel once, sequentially. Two steps of
     /// 4 columns run on separate accumulators so four vpdpbusd chains are in flight.
     /// </summary>
@@ -273,6 +279,8 @@ public sealed unsafe class Int8MatMul : IDisposable
             var wb = weights + b * BlockSize * PanelWidth;
             for (var s = 0; s < BlockSize / 4; s += 2, xb += 8, wb += 8 * PanelWidth)
             {
+                Sse.Prefetch0(wb + PrefetchDistance);
+                Sse.Prefetch0(wb + PrefetchDistance + 64);
                 var v = Broadcast(xb);
                 a0 = AvxVnni.MultiplyWideningAndAdd(a0, v, Vector256.Load(wb));
                 a1 = AvxVnni.MultiplyWideningAndAdd(a1, v, Vector256.Load(wb + 32));
