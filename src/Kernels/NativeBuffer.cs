@@ -16,9 +16,9 @@ public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         Length = length;
         var bytes = (nuint)Math.Max(1, length * sizeof(T));
-        var huge = HugePages.Worthwhile(bytes);
-        _pointer = (T*)NativeMemory.AlignedAlloc(bytes, huge ? HugePages.Size : Alignment);
-        if (huge) HugePages.Advise(_pointer, bytes);
+        var huge = MemoryAdvice.WantsHugePages(bytes);
+        _pointer = (T*)NativeMemory.AlignedAlloc(bytes, huge ? MemoryAdvice.HugePageSize : Alignment);
+        if (huge) MemoryAdvice.UseHugePages(_pointer, bytes);
         if (zero) NativeMemory.Clear(_pointer, bytes);
     }
 

@@ -8,7 +8,8 @@ namespace Dromedary.Model.Llama;
 
 /// <summary>
 /// Moves tensors from a checkpoint into a kernel set one at a time, converting or quantizing on the way, so
-/// peak host memory stays near the largest tensor whatever the model's size. Checks every shape against the
+/// peak host memory stays near the largest tensor whatever the model's size (each tensor's mapped pages
+/// are released once it has been copied). Checks every shape against the
 /// config and names the tensor when one is wrong.
 /// </summary>
 internal sealed class WeightLoader : IDisposable
@@ -57,7 +58,9 @@ internal sealed class WeightLoader : IDisposable
         var info = Expect(name, rows, cols);
         if (info.Type == ScalarType.I8)
             throw new DromedaryException($"{info.FilePath}: tensor '{name}' is int8; embeddings must be F32, F16 or BF16.");
-        return _kernels.CreateEmbedding(_checkpoint.Span(info), info.Type, rows, cols);
+        var table = _kernels.CreateEmbedding(_checkpoint.Span(info), info.Type, rows, cols);
+        _checkpoint.Release(info);
+        return table;
     }
 
     private LinearWeight StoredInt8(TensorInfo info, int rows, int cols)
@@ -70,7 +73,10 @@ internal sealed class WeightLoader : IDisposable
             throw new DromedaryException($"{scaleInfo.FilePath}: tensor '{scaleInfo.Name}' is {scaleInfo.Type}; int8 scales are F32.");
         var quantized = MemoryMarshal.Cast<byte, sbyte>(_checkpoint.Span(info));
         var scales = MemoryMarshal.Cast<byte, float>(_checkpoint.Span(scaleInfo));
-        return _kernels.CreateLinear(LinearSource.Int8(quantized, scales, rows, cols, group));
+        var weight = _kernels.CreateLinear(LinearSource.Int8(quantized, scales, rows, cols, group));
+        _checkpoint.Release(info);
+        _checkpoint.Release(scaleInfo);
+        return weight;
     }
 
     private static int GroupCount(int cols, int group) => (cols + group - 1) / group;
@@ -89,6 +95,7 @@ internal sealed class WeightLoader : IDisposable
         if (info.Type == ScalarType.I8)
             throw new DromedaryException($"{info.FilePath}: tensor '{info.Name}' is int8 where F32, F16 or BF16 is expected.");
         ScalarConvert.ToFloat(_checkpoint.Span(info), info.Type, destination);
+        _checkpoint.Release(info);
         return destination;
     }
 

@@ -52,6 +52,7 @@ public static class CheckpointQuantizer
             {
                 if (IsQuantized(tensor)) WriteQuantized(writer, checkpoint, tensor, groupSize, scratch);
                 else writer.Write(tensor.Name, checkpoint.Span(tensor));
+                checkpoint.Release(tensor);
                 progress?.Report((++done, total));
             }
             writer.Complete();

@@ -61,6 +61,9 @@ public sealed unsafe class Checkpoint : IDisposable
 
     public ReadOnlySpan<byte> Span(TensorInfo tensor) => FileOf(tensor).Span(tensor);
 
+    /// <summary>Done with this tensor: its mapped pages leave the resident set (see SafetensorsFile.Release).</summary>
+    public void Release(TensorInfo tensor) => FileOf(tensor).Release(tensor);
+
     public void Dispose()
     {
         foreach (var file in _files) file.Dispose();

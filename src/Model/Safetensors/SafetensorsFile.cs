@@ -81,6 +81,9 @@ public sealed unsafe class SafetensorsFile : IDisposable
         return _base + tensor.DataOffset;
     }
 
+    /// <summary>Tells the OS this process is done with the tensor's pages (they stay cached, not resident here).</summary>
+    public void Release(TensorInfo tensor) => Dromedary.Kernels.MemoryAdvice.ReleaseMappedRange(Pointer(tensor), tensor.ByteLength);
+
     /// <summary>The tensor's bytes; for tensors of 2 GB and more, which a span cannot hold, use Pointer.</summary>
     public ReadOnlySpan<byte> Span(TensorInfo tensor)
     {
