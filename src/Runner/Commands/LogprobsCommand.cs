@@ -15,7 +15,7 @@ internal sealed class LogprobsCommand : Command<LogprobsCommand.Settings>
         public string? Text { get; init; }
 
         [CommandOption("--json")]
-        [Description("Print {\"tokens\": [...], \"logprobs\": [...]}; logprobs[i] = log p(tokens[i+1] | tokens[0..i]).")]
+        [Description("Print {\"tokens\": [[...]], \"logprobs\": [[...]]}; logprobs[[i]] = log p(tokens[[i+1]] | tokens[[0..i]]).")]
         public bool Json { get; init; }
 
         public override ValidationResult Validate() =>

@@ -19,7 +19,7 @@ internal sealed class TokenizeCommand : Command<TokenizeCommand.Settings>
         public string? Text { get; init; }
 
         [CommandOption("--json")]
-        [Description("Print {\"ids\": [...], \"pieces\": [...]}.")]
+        [Description("Print {\"ids\": [[...]], \"pieces\": [[...]]}.")]
         public bool Json { get; init; }
 
         public override ValidationResult Validate() =>

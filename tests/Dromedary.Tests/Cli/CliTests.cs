@@ -93,6 +93,28 @@ public class CliTests
         AssertCleanError(Cli.Run("logprobs", "--model", dir.Path, "--text", "x"), "mlp.gate_proj.weight", "[200, 96]", "[208, 96]");
     }
 
+    [Theory]
+    [InlineData("logprobs")]
+    [InlineData("generate")]
+    [InlineData("tokenize")]
+    [InlineData("quantize")]
+    [InlineData("info")]
+    public void Every_command_has_help(string command)
+    {
+        var result = Cli.Run(command, "--help");
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains("USAGE", result.Stdout);
+        Assert.Contains("--help", result.Stdout);
+    }
+
+    [Fact]
+    public void An_unknown_command_is_a_usage_error()
+    {
+        var result = Cli.Run("bogus");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("Unknown command 'bogus'", result.Stderr);
+    }
+
     [Fact]
     public void A_missing_option_is_a_usage_error()
     {
