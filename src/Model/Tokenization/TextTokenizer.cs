@@ -17,7 +17,14 @@ public sealed class TextTokenizer
         _tokenizer = tokenizer;
         _pieces = new string[tokenizer.Vocabulary.Values.Max() + 1];
         foreach (var (piece, id) in tokenizer.Vocabulary) _pieces[id] = piece;
+        WordInitial = _pieces.Select(piece => piece is { Length: > 1 } && piece[0] == WordBoundary).ToArray();
     }
+
+    /// <summary>SentencePiece's mark for a space at the start of a piece.</summary>
+    public const char WordBoundary = '\u2581';
+
+    /// <summary>Per id: does the piece start a word ("▁the"; "▁" alone does not)? The n-gram penalties use it.</summary>
+    public IReadOnlyList<bool> WordInitial { get; }
 
     public int BosId => _tokenizer.BeginningOfSentenceId;
     public int EosId => _tokenizer.EndOfSentenceId;

@@ -1,5 +1,6 @@
 using Dromedary.Kernels;
 using Dromedary.Kernels.Cpu;
+using Dromedary.Model.Generation;
 using Dromedary.Model.Inference;
 using Dromedary.Model.Llama;
 using Dromedary.Model.Tokenization;
@@ -85,7 +86,7 @@ public class ForwardTests
         var reference = Fixtures.ReferenceLogprobs("f32")[0];
         var expected = CpuLogSoftmax.Argmax(reference.LastLogprobs!.Select(x => (float)x).ToArray());
 
-        var result = GreedyGeneration.Run(model, tokenizer, reference.Text, maxNewTokens: 5);
+        var result = TextGeneration.Run(model, tokenizer, reference.Text, new GenerationOptions { MaxNewTokens = 5 });
 
         Assert.Equal(expected, result.Tokens[0]);
         Assert.Equal(5, result.Tokens.Length);

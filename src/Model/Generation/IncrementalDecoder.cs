@@ -1,6 +1,6 @@
 using Dromedary.Model.Tokenization;
 
-namespace Dromedary.Model.Inference;
+namespace Dromedary.Model.Generation;
 
 /// <summary>
 /// Turns tokens into text as they are generated. It decodes the whole sequence each time and emits only what is
