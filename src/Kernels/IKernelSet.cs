@@ -14,6 +14,15 @@ public interface IKernelSet : IDisposable
     /// <summary>One line on what runs: instruction sets, threads, device.</summary>
     string Description { get; }
 
+    /// <summary>Bytes a linear weight [rows, cols] takes in this set (groupSize 0: fp32; else int8 with that group).</summary>
+    long LinearBytes(int rows, int cols, int groupSize);
+
+    /// <summary>Bytes an activation [rows, cols] takes in this set.</summary>
+    long ActivationBytes(int rows, int cols);
+
+    /// <summary>Bytes a KV cache takes in this set. These three sizes are what the memory plan adds up.</summary>
+    long KvCacheBytes(int layers, int capacity, int kvHeads, int headDim);
+
     Activation AllocateActivation(int rows, int cols);
 
     void Upload(ReadOnlySpan<float> source, Activation destination);

@@ -28,25 +28,46 @@ public sealed class CpuKernelSet : IKernelSet
     public string Name { get; }
     public string Description { get; }
 
-    public Activation AllocateActivation(int rows, int cols) => new CpuActivation(rows, cols);
+    public long LinearBytes(int rows, int cols, int groupSize) =>
+        groupSize == 0 ? Fp32Weight.BytesFor(rows, cols) : Int8Weight.BytesFor(rows, cols, groupSize);
+
+    public long ActivationBytes(int rows, int cols) => (long)rows * cols * sizeof(float);
+
+    public long KvCacheBytes(int layers, int capacity, int kvHeads, int headDim) =>
+        2L * layers * capacity * kvHeads * headDim * sizeof(float);
+
+    /// <summary>Bytes of every handle this set has created, for checking memory plans against reality.</summary>
+    public long AllocatedBytes { get; private set; }
+
+    private T Count<T>(T handle, long bytes)
+    {
+        AllocatedBytes += bytes;
+        return handle;
+    }
+
+    public Activation AllocateActivation(int rows, int cols) => Count(new CpuActivation(rows, cols), ActivationBytes(rows, cols));
 
     public void Upload(ReadOnlySpan<float> source, Activation destination) => source.CopyTo(Cpu(destination).Buffer.Span);
 
     public void Download(Activation source, int rows, Span<float> destination) =>
         Cpu(source).RowsSpan(rows).CopyTo(destination);
 
-    public LinearWeight CreateLinear(in LinearSource source) =>
-        source.IsQuantized ? Int8Weight.Create(source) : Fp32Weight.Create(source);
+    public LinearWeight CreateLinear(in LinearSource source)
+    {
+        LinearWeight weight = source.IsQuantized ? Int8Weight.Create(source) : Fp32Weight.Create(source);
+        return Count(weight, weight.Bytes);
+    }
 
-    public VectorWeight CreateVector(ReadOnlySpan<float> values) => new CpuVector(values);
+    public VectorWeight CreateVector(ReadOnlySpan<float> values) => Count(new CpuVector(values), values.Length * sizeof(float));
 
     public EmbeddingTable CreateEmbedding(ReadOnlySpan<byte> data, ScalarType type, int rows, int cols) =>
-        new CpuEmbeddingTable(data, type, rows, cols);
+        Count(new CpuEmbeddingTable(data, type, rows, cols), data.Length);
 
-    public RopeTable CreateRope(int headDim, double theta, int maxPositions) => new CpuRopeTable(headDim, theta, maxPositions);
+    public RopeTable CreateRope(int headDim, double theta, int maxPositions) =>
+        Count(new CpuRopeTable(headDim, theta, maxPositions), (long)maxPositions * headDim * sizeof(float));
 
     public KvCache AllocateKvCache(int layers, int capacity, int kvHeads, int headDim) =>
-        new CpuKvCache(layers, capacity, kvHeads, headDim);
+        Count(new CpuKvCache(layers, capacity, kvHeads, headDim), KvCacheBytes(layers, capacity, kvHeads, headDim));
 
     public void CopyRows(Activation source, int sourceRow, Activation destination, int destinationRow, int rows)
     {

@@ -20,6 +20,9 @@ public sealed unsafe class Fp32Weight : LinearWeight
     public int Panels { get; }
     public override long Bytes => _packed.Length * sizeof(float);
 
+    /// <summary>What <see cref="Create"/> allocates for these dimensions, for memory plans.</summary>
+    public static long BytesFor(int rows, int cols) => (long)(rows + PanelWidth - 1) / PanelWidth * PanelWidth * cols * sizeof(float);
+
     /// <summary>[Panels][Cols][16].</summary>
     internal float* Packed => _packed.Pointer;
 

@@ -44,6 +44,13 @@ public sealed unsafe class Int8Weight : LinearWeight
 
     public override long Bytes => _packed.Length + _corrections.Length * sizeof(int) + _scales.Length * sizeof(float);
 
+    /// <summary>What <see cref="Create"/> allocates for these dimensions, for memory plans.</summary>
+    public static long BytesFor(int rows, int cols, int groupSize)
+    {
+        long panels = (rows + PanelWidth - 1) / PanelWidth, blocks = (cols + BlockSize - 1) / BlockSize;
+        return panels * PanelWidth * (blocks * BlockSize + blocks * sizeof(int) + Int8Quantizer.GroupCount(cols, groupSize) * sizeof(float));
+    }
+
     /// <summary>[Panels][PaddedCols / 4][16 rows][4 bytes].</summary>
     internal sbyte* Packed => _packed.Pointer;
 

@@ -38,19 +38,23 @@ public sealed class LlamaSession : IDisposable
         Capacity = capacity;
         MaxChunk = Math.Max(1, Math.Min(maxChunk, capacity));
         _cache = _k.AllocateKvCache(config.Layers, capacity, config.KvHeads, config.HeadDim);
-        int n = MaxChunk, d = config.HiddenSize;
-        _hidden = _k.AllocateActivation(n, d);
-        _normed = _k.AllocateActivation(n, d);
-        _query = _k.AllocateActivation(n, d);
-        _key = _k.AllocateActivation(n, config.KvDim);
-        _value = _k.AllocateActivation(n, config.KvDim);
-        _attention = _k.AllocateActivation(n, d);
-        _projection = _k.AllocateActivation(n, d);
-        _gate = _k.AllocateActivation(n, config.IntermediateSize);
-        _up = _k.AllocateActivation(n, config.IntermediateSize);
-        _lastRow = _k.AllocateActivation(1, d);
-        _logits = _k.AllocateActivation(n, config.VocabSize);
-        _positions = new int[n];
+        var buffers = Buffers(config, MaxChunk).ToDictionary(b => b.Name, b => _k.AllocateActivation(b.Rows, b.Cols));
+        (_hidden, _normed, _query, _key, _value) = (buffers["hidden"], buffers["normed"], buffers["query"], buffers["key"], buffers["value"]);
+        (_attention, _projection, _gate, _up) = (buffers["attention"], buffers["projection"], buffers["gate"], buffers["up"]);
+        (_lastRow, _logits) = (buffers["last row"], buffers["logits"]);
+        _positions = new int[MaxChunk];
+    }
+
+    /// <summary>The activation buffers a session allocates: the memory plan counts the same list.</summary>
+    public static IEnumerable<(string Name, int Rows, int Cols)> Buffers(Config.LlamaConfig config, int chunk)
+    {
+        int d = config.HiddenSize, f = config.IntermediateSize;
+        return
+        [
+            ("hidden", chunk, d), ("normed", chunk, d), ("query", chunk, d), ("key", chunk, config.KvDim),
+            ("value", chunk, config.KvDim), ("attention", chunk, d), ("projection", chunk, d), ("gate", chunk, f),
+            ("up", chunk, f), ("last row", 1, d), ("logits", chunk, config.VocabSize),
+        ];
     }
 
     public int Capacity { get; }

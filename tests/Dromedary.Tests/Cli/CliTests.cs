@@ -93,7 +93,17 @@ public class CliTests
         AssertCleanError(Cli.Run("logprobs", "--model", dir.Path, "--text", "x"), "mlp.gate_proj.weight", "[200, 96]", "[208, 96]");
     }
 
+    [Fact]
+    public void Plan_fails_with_the_breakdown_when_the_model_does_not_fit()
+    {
+        var fits = Cli.Run("plan", "--model", "llama-65b", "--device-memory", "141GB");
+        Assert.True(fits.ExitCode == 0, fits.Stderr);
+        Assert.Contains("fits in 141GB", fits.Stdout);
+        AssertCleanError(Cli.Run("plan", "--model", "llama-65b", "--precision", "fp32", "--device-memory", "141GB"), "needs", "weights");
+    }
+
     [Theory]
+    [InlineData("plan")]
     [InlineData("logprobs")]
     [InlineData("generate")]
     [InlineData("tokenize")]

@@ -1,0 +1,42 @@
+using Dromedary.Kernels;
+using Dromedary.Model.Config;
+using Dromedary.Model.Llama;
+using Dromedary.Model.Quantization;
+
+namespace Dromedary.Model.Planning;
+
+/// <summary>
+/// The memory of running a model for inference on one kernel set: weights as that set lays them out, and per
+/// sequence a KV cache and the session's activation buffers. It adds up the same sizes the set and
+/// <see cref="LlamaSession"/> allocate, so its numbers are the truth for that set.
+/// </summary>
+public static class InferencePlanner
+{
+    /// <param name="groupSize">int8 group size (0 = per row); ignored for fp32.</param>
+    /// <param name="sequences">Sessions held at once, each with its own cache and buffers.</param>
+    public static MemoryPlan Plan(LlamaConfig config, IKernelSet kernels, Precision precision, int groupSize,
+        int sequences, int context, int chunk)
+    {
+        int d = config.HiddenSize, f = config.IntermediateSize, kv = config.KvDim, v = config.VocabSize;
+        long Linear(int rows, int cols) =>
+            kernels.LinearBytes(rows, cols, precision == Precision.Int8 ? Int8Format.EffectiveGroupSize(groupSize, cols) : 0);
+
+        var layer = Linear(d, d) * 2 + Linear(kv, d) * 2 + Linear(f, d) * 2 + Linear(d, f);
+        var embeddingBytes = (long)v * d * EmbeddingElementSize(config);
+        chunk = Math.Max(1, Math.Min(chunk, context));
+        var buffers = LlamaSession.Buffers(config, chunk).Sum(b => kernels.ActivationBytes(b.Rows, b.Cols));
+        return new MemoryPlan(
+        [
+            new("weights", $"linear layers ({config.Layers} × 7, {(precision == Precision.Int8 ? "int8" : "fp32")})", layer * config.Layers),
+            new("weights", "LM head", Linear(v, d)),
+            new("weights", $"embedding ({config.TorchDtype})", embeddingBytes),
+            new("weights", "norms", (2L * config.Layers + 1) * d * sizeof(float)),
+            new("weights", "rotary table", (long)config.MaxPositions * config.HeadDim * sizeof(float)),
+            new("KV cache", $"{sequences} × {context} positions", sequences * kernels.KvCacheBytes(config.Layers, context, config.KvHeads, config.HeadDim)),
+            new("activations", $"{sequences} × chunks of {chunk} tokens", sequences * buffers),
+        ]);
+    }
+
+    /// <summary>Embeddings stay in the checkpoint's type: 2 bytes for fp16/bf16, 4 for fp32.</summary>
+    private static int EmbeddingElementSize(LlamaConfig config) => config.TorchDtype is "float16" or "bfloat16" ? 2 : 4;
+}
