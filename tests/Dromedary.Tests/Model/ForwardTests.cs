@@ -77,6 +77,23 @@ public class ForwardTests
         Assert.Equal(tokens.Length, stepwise.Position);
     }
 
+    [Theory]
+    [InlineData(Precision.Int8)]
+    [InlineData(Precision.Fp32)]
+    public void Decoding_allocates_nothing_once_warm(Precision precision)
+    {
+        using var loaded = Load("f32", precision);
+        using var session = new LlamaSession(loaded.Model, 64, maxChunk: 16);
+        var logProbs = new float[loaded.Model.Config.VocabSize];
+        int[] token = [5];
+        session.Forward(Fixtures.ReferenceLogprobs("f32")[1].Tokens, LogitsRows.Last, logProbs);
+        for (var i = 0; i < 3; i++) session.Forward(token, LogitsRows.Last, logProbs);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 8; i++) session.Forward(token, LogitsRows.Last, logProbs);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     [Fact]
     public void Greedy_generation_takes_the_reference_argmax()
     {
