@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.Runtime.Cuda;
 
 namespace Dromedary.Kernels.Gpu;
 
@@ -53,6 +54,22 @@ internal static class GpuInt8Quantize
     private static float Load(ArrayView<float> x, int rows, int cols, int row, int column) =>
         row < rows && column < cols ? x[(long)row * cols + column] : 0f;
 
-    /// <summary>MathF.Round rounds halves to even on both targets (ILGPU maps it to an exact add/sub of 2^23).</summary>
-    private static int Level(float value, float inverse) => (int)MathF.Round(value * inverse);
+    /// <summary>
+    /// round-half-to-even(value · inverse). CUDA rounds with one cvt.rni. The CPU accelerator adds and subtracts
+    /// 1.5 · 2^23, which rounds |x| &lt; 2^22 to an integer, halves to even (RyuJIT neither fuses nor reassociates);
+    /// on CUDA that sum could be fused with the multiply, which rounds ties differently. MathF.Round is avoided:
+    /// once any context in the process enables ILGPU's algorithms library, it is remapped to a function that
+    /// contexts without the library cannot compile.
+    /// </summary>
+    private static int Level(float value, float inverse)
+    {
+        const float RoundingShift = 12582912f;
+        var scaled = value * inverse;
+        if (CudaAsm.IsSupported)
+        {
+            CudaAsm.Emit("cvt.rni.s32.f32 %0, %1;", out int level, scaled);
+            return level;
+        }
+        return (int)(scaled + RoundingShift - RoundingShift);
+    }
 }
