@@ -46,8 +46,8 @@ internal static partial class GpuMatMulBench
         var matMuls = variants.Select(v => new GpuInt8MatMul(accelerator, v)).ToArray();
         try
         {
-            Console.WriteLine("| M×K→N | variant | µs per call | TFLOP/s | weight GB/s | of 4.8 TB/s | bits equal to Simt |");
-            Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- |");
+            Console.WriteLine("| M×K→N | variant | µs per call | TFLOP/s | weight GB/s | of 4.8 TB/s | bits equal to Simt | managed B per call |");
+            Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
             foreach (var (m, k, n) in Shapes) RunShape(accelerator, matMuls, variants, m, k, n);
         }
         finally
@@ -71,25 +71,29 @@ internal static partial class GpuMatMulBench
         float[]? simt = null;
         for (var v = 0; v < matMuls.Length; v++)
         {
-            var seconds = Time(accelerator, () => matMuls[v].Forward(x.View, m, weight, y.View), m == 1 ? 200 : 20);
+            var (seconds, allocated) = Time(accelerator, () => matMuls[v].Forward(x.View, m, weight, y.View), m == 1 ? 200 : 20);
             var result = y.GetAsArray1D();
             simt ??= result;
             var equal = result.Zip(simt).Count(p => BitConverter.SingleToInt32Bits(p.First) == BitConverter.SingleToInt32Bits(p.Second));
             var bytesPerSecond = (double)weight.Bytes / seconds;
             Console.WriteLine($"| {m}×{k}→{n} | {variants[v]} | {seconds * 1e6:F1} | {2.0 * m * n * k / seconds / 1e12:F2} | " +
-                $"{bytesPerSecond / 1e9:F0} | {bytesPerSecond / HbmBytesPerSecond:P0} | {equal} of {result.Length} |");
+                $"{bytesPerSecond / 1e9:F0} | {bytesPerSecond / HbmBytesPerSecond:P0} | {equal} of {result.Length} | {allocated:F0} |");
         }
     }
 
-    /// <summary>Seconds per call: the mean of <paramref name="calls"/> back-to-back calls after three warm-ups.</summary>
-    private static double Time(Accelerator accelerator, Action call, int calls)
+    /// <summary>
+    /// Seconds and managed bytes allocated per call (ILGPU's launchers included): the mean of
+    /// <paramref name="calls"/> back-to-back calls after three warm-ups.
+    /// </summary>
+    private static (double Seconds, double Bytes) Time(Accelerator accelerator, Action call, int calls)
     {
         for (var i = 0; i < 3; i++) call();
         accelerator.Synchronize();
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < calls; i++) call();
         accelerator.Synchronize();
-        return clock.Elapsed.TotalSeconds / calls;
+        return (clock.Elapsed.TotalSeconds / calls, (double)(GC.GetAllocatedBytesForCurrentThread() - allocated) / calls);
     }
 
     private static void PrintKernelResources(CudaAccelerator accelerator)

@@ -21,10 +21,11 @@ public enum GpuInt8Variant
 /// y[rows, w.Rows] = x[rows, w.Cols] · Wᵀ on a GPU with the CPU int8 scheme (<see cref="Cpu.Int8MatMul"/>):
 /// activations are quantized per row and 128-column block (scale = absmax / 127, halves to even) into a scratch
 /// buffer, each block's int8 dot product is exact in int32, and acc = fma(sum, xScale · wScale, acc) runs block by
-/// block. Every operation is the same IEEE operation in the same order, so results equal the CPU's bit for bit.
-/// Kernels are queued on the accelerator's default stream; the caller synchronizes. Kernels are compiled at
-/// construction and the scratch grows only when a larger shape is first seen: nothing is allocated per call in
-/// steady state. One call at a time per instance: it owns the scratch.
+/// block. Every operation is the same IEEE operation in the same order, so results equal the CPU's bit for bit
+/// (the context must not enable ILGPU's fast math, which makes divisions approximate). Kernels are queued on the
+/// accelerator's default stream; the caller synchronizes. Kernels are compiled at construction and the scratch
+/// grows only when a larger shape is first seen: no device memory is allocated per call in steady state. One call
+/// at a time per instance: it owns the scratch.
 /// </summary>
 public sealed class GpuInt8MatMul : IDisposable
 {

@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.Runtime;
 
 namespace Dromedary.Kernels.Gpu;
 
@@ -8,6 +9,7 @@ namespace Dromedary.Kernels.Gpu;
 /// shared-memory rows, so the weight reads hit distinct banks and the activation reads are broadcasts). Per
 /// 128-column block both tiles are staged in shared memory (rows padded to 33 ints against bank conflicts), the
 /// 16 int32 sums run over the block with dp4a, and each is folded into its fp32 accumulator as on the CPU.
+/// Each thread loads its share of a block's tiles with six 16-byte loads issued together.
 /// Activations must be padded to a multiple of 32 rows and weights to a multiple of 64: loads are unchecked.
 /// </summary>
 internal static class GpuInt8SimtGemm
@@ -16,8 +18,9 @@ internal static class GpuInt8SimtGemm
     public const int TileCols = 64;
     public const int Threads = 128;
 
-    // Ints per 128-column block, and the padded shared-memory row stride.
+    // Ints and 16-byte vectors per 128-column block, and the padded shared-memory row stride in ints.
     private const int BlockInts = GpuInt8Math.Block / 4;
+    private const int BlockVectors = GpuInt8Math.Block / 16;
     private const int Stride = BlockInts + 1;
 
     public static KernelConfig Config(int rows, int outRows) =>
@@ -28,18 +31,33 @@ internal static class GpuInt8SimtGemm
     {
         var xTile = SharedMemory.Allocate<int>(TileRows * Stride);
         var wTile = SharedMemory.Allocate<int>(TileCols * Stride);
+        var x16 = x.Cast<Int4>().AsAligned(16);
+        var w16 = w.Cast<Int4>().AsAligned(16);
         var tilesN = (outRows + TileCols - 1) / TileCols;
         int m0 = Grid.IdxX / tilesN * TileRows, n0 = Grid.IdxX % tilesN * TileCols;
         int t = Group.IdxX, tx = t % 16, ty = t / 16;
-        var rowInts = (long)blocks * BlockInts;
+
+        // This thread's share of the tiles, 16-byte vectors: vector t % 8 of rows t / 8 + 16i (two activation
+        // rows, four weight rows). All six loads are issued before the barrier, so their latencies overlap.
+        int loadRow = t / BlockVectors, loadVector = t % BlockVectors;
+        var rowVectors = (long)blocks * BlockVectors;
+        var xAt = (m0 + loadRow) * rowVectors + loadVector;
+        var wAt = (n0 + loadRow) * rowVectors + loadVector;
+        var rowStep = Threads / BlockVectors * rowVectors;
+
         Float4 f0 = default, f1 = default, f2 = default, f3 = default;
         for (var b = 0; b < blocks; b++)
         {
+            var at = b * BlockVectors;
+            Int4 x0 = x16[xAt + at], x1 = x16[xAt + rowStep + at];
+            Int4 w0 = w16[wAt + at], w1 = w16[wAt + rowStep + at], w2 = w16[wAt + 2 * rowStep + at], w3 = w16[wAt + 3 * rowStep + at];
             Group.Barrier(); // the previous block's tiles are no longer read
-            for (var i = t; i < TileRows * BlockInts; i += Threads)
-                xTile[i / BlockInts * Stride + i % BlockInts] = x[(m0 + i / BlockInts) * rowInts + b * BlockInts + i % BlockInts];
-            for (var i = t; i < TileCols * BlockInts; i += Threads)
-                wTile[i / BlockInts * Stride + i % BlockInts] = w[(n0 + i / BlockInts) * rowInts + b * BlockInts + i % BlockInts];
+            Put(xTile, loadRow, loadVector, x0);
+            Put(xTile, loadRow + 16, loadVector, x1);
+            Put(wTile, loadRow, loadVector, w0);
+            Put(wTile, loadRow + 16, loadVector, w1);
+            Put(wTile, loadRow + 32, loadVector, w2);
+            Put(wTile, loadRow + 48, loadVector, w3);
             Group.Barrier();
 
             Int4 c0 = default, c1 = default, c2 = default, c3 = default;
@@ -68,6 +86,16 @@ internal static class GpuInt8SimtGemm
         Store(y, f1, m0 + ty + 8, n0 + tx, rows, outRows);
         Store(y, f2, m0 + ty + 16, n0 + tx, rows, outRows);
         Store(y, f3, m0 + ty + 24, n0 + tx, rows, outRows);
+    }
+
+    /// <summary>Writes a 16-byte vector into a shared tile row (ints: the padded stride breaks 16-byte alignment).</summary>
+    private static void Put(ArrayView<int> tile, int row, int vector, Int4 value)
+    {
+        var at = row * Stride + vector * 4;
+        tile[at] = value.X;
+        tile[at + 1] = value.Y;
+        tile[at + 2] = value.Z;
+        tile[at + 3] = value.W;
     }
 
     /// <summary>One activation word against the four weight columns' words.</summary>
