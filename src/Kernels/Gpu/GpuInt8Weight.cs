@@ -1,6 +1,6 @@
+using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime;
-using System.Runtime.InteropServices;
 
 namespace Dromedary.Kernels.Gpu;
 
