@@ -1,9 +1,10 @@
 using BenchmarkDotNet.Running;
 using Dromedary.Bench;
 
-// `e2e [threads] [kernels]` runs the end-to-end prefill/decode benchmark; anything else goes to
-// BenchmarkDotNet (--filter, --list, ...).
+// `e2e [threads] [kernels]` runs the end-to-end prefill/decode benchmark; `gpu [ptx-dir]` the GPU int8 matmul;
+// anything else goes to BenchmarkDotNet (--filter, --list, ...).
 if (args.Length > 0 && args[0] == "e2e") return EndToEndBench.Run(args);
+if (args.Length > 0 && args[0] == "gpu") return GpuMatMulBench.Run(args);
 
 // Peaks are measured in this process so the throughput columns can report a fraction of them.
 PeakProbe.Measure(threads: MatMulBenchmarks.Threads);

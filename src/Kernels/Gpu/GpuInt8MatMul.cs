@@ -1,0 +1,114 @@
+using System.Reflection;
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
+
+namespace Dromedary.Kernels.Gpu;
+
+public enum GpuInt8Variant
+{
+    /// <summary>Generic SIMT kernels (dp4a on CUDA): any CUDA GPU, and ILGPU's CPU accelerator for tests.</summary>
+    Simt,
+
+    /// <summary>
+    /// Tensor cores (int8 <c>mma.sync</c>) for sm_80+. A single row (decode) still takes the SIMT GEMV: it is bound
+    /// by weight bandwidth, and an mma tile would waste 15 of its 16 rows.
+    /// </summary>
+    Mma,
+}
+
+/// <summary>
+/// y[rows, w.Rows] = x[rows, w.Cols] · Wᵀ on a GPU with the CPU int8 scheme (<see cref="Cpu.Int8MatMul"/>):
+/// activations are quantized per row and 128-column block (scale = absmax / 127, halves to even) into a scratch
+/// buffer, each block's int8 dot product is exact in int32, and acc = fma(sum, xScale · wScale, acc) runs block by
+/// block. Every operation is the same IEEE operation in the same order, so results equal the CPU's bit for bit
+/// (the context must not enable ILGPU's fast math, which makes divisions approximate). Kernels are queued on the
+/// accelerator's default stream; the caller synchronizes. Kernels are compiled at construction and the scratch
+/// grows only when a larger shape is first seen: no device memory is allocated per call in steady state. One call
+/// at a time per instance: it owns the scratch.
+/// </summary>
+public sealed class GpuInt8MatMul : IDisposable
+{
+    private readonly Accelerator _accelerator;
+    private readonly GpuInt8Variant _variant;
+    private readonly Action<KernelConfig, ArrayView<float>, int, int, ArrayView<int>, ArrayView<float>, int, int> _quantize;
+    private readonly Action<KernelConfig, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>,
+        ArrayView<float>, int, int, int, int> _gemv;
+    private readonly Action<KernelConfig, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>,
+        ArrayView<float>, int, int, int, int, int> _gemm;
+    private MemoryBuffer1D<int, Stride1D.Dense>? _activations;
+    private MemoryBuffer1D<float, Stride1D.Dense>? _activationScales;
+
+    public GpuInt8MatMul(Accelerator accelerator, GpuInt8Variant variant)
+    {
+        if (variant == GpuInt8Variant.Mma &&
+            (accelerator is not CudaAccelerator cuda || cuda.Architecture < CudaArchitecture.SM_80))
+        {
+            throw new NotSupportedException($"the Mma int8 kernel needs a CUDA GPU of compute capability 8.0 or " +
+                $"newer (int8 mma.sync through inline PTX); {accelerator.Name} ({accelerator.AcceleratorType}) is not " +
+                "one. Use GpuInt8Variant.Simt.");
+        }
+        _accelerator = accelerator;
+        _variant = variant;
+        _quantize = accelerator.LoadStreamKernel<ArrayView<float>, int, int, ArrayView<int>, ArrayView<float>, int, int>(
+            GpuInt8Quantize.Kernel);
+        _gemv = accelerator.LoadStreamKernel<ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>,
+            ArrayView<float>, int, int, int, int>(GpuInt8Gemv.Kernel);
+        _gemm = accelerator.LoadStreamKernel<ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>,
+            ArrayView<float>, int, int, int, int, int>(
+            variant == GpuInt8Variant.Mma ? GpuInt8MmaGemm.Kernel : GpuInt8SimtGemm.Kernel);
+    }
+
+    /// <summary>Every kernel entry point by name, for offline PTX compilation checks.</summary>
+    public static IReadOnlyDictionary<string, MethodInfo> Kernels { get; } = new Dictionary<string, MethodInfo>
+    {
+        ["quantize"] = new Action<ArrayView<float>, int, int, ArrayView<int>, ArrayView<float>, int, int>(GpuInt8Quantize.Kernel).Method,
+        ["gemv"] = new Action<ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int,
+            int, int>(GpuInt8Gemv.Kernel).Method,
+        ["simt"] = new Action<ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int,
+            int, int, int>(GpuInt8SimtGemm.Kernel).Method,
+        ["mma"] = new Action<ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int,
+            int, int, int>(GpuInt8MmaGemm.Kernel).Method,
+    };
+
+    public void Forward(ArrayView<float> x, int rows, GpuInt8Weight w, ArrayView<float> y)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        if (x.Length < (long)rows * w.Cols) throw new ArgumentException($"x needs {rows}×{w.Cols} values, has {x.Length}");
+        if (y.Length < (long)rows * w.Rows) throw new ArgumentException($"y needs {rows}×{w.Rows} values, has {y.Length}");
+        if (rows == 0) return;
+        // GEMM tiles read whole 64-row activation tiles; the GEMV reads one row.
+        var paddedRows = rows == 1 ? 1 : (rows + GpuInt8Weight.RowAlignment - 1) / GpuInt8Weight.RowAlignment * GpuInt8Weight.RowAlignment;
+        var (q, scales) = Reserve(paddedRows, w.Blocks);
+        _quantize(GpuInt8Quantize.Config(paddedRows, w.Blocks), x, rows, w.Cols, q, scales, paddedRows, w.Blocks);
+        if (rows == 1)
+        {
+            _gemv(GpuInt8Gemv.Config(w.Rows), q, scales, w.Values, w.Scales, y, w.Rows, w.Blocks, w.Groups, w.BlocksPerGroup);
+            return;
+        }
+        var config = _variant == GpuInt8Variant.Mma ? GpuInt8MmaGemm.Config(rows, w.Rows) : GpuInt8SimtGemm.Config(rows, w.Rows);
+        _gemm(config, q, scales, w.Values, w.Scales, y, rows, w.Rows, w.Blocks, w.Groups, w.BlocksPerGroup);
+    }
+
+    /// <summary>The activation scratch for this shape, grown (never shrunk) when a larger one is first seen.</summary>
+    private (ArrayView<int> Levels, ArrayView<float> Scales) Reserve(int paddedRows, int blocks)
+    {
+        var blockCount = (long)paddedRows * blocks;
+        if (_activationScales is null || _activationScales.Length < blockCount)
+        {
+            // Kernels still queued may read the old buffers.
+            _accelerator.Synchronize();
+            _activations?.Dispose();
+            _activationScales?.Dispose();
+            _activations = _accelerator.Allocate1D<int>(blockCount * GpuInt8Math.Block / 4);
+            _activationScales = _accelerator.Allocate1D<float>(blockCount);
+        }
+        return (_activations!.View.SubView(0, blockCount * GpuInt8Math.Block / 4), _activationScales.View.SubView(0, blockCount));
+    }
+
+    public void Dispose()
+    {
+        _activations?.Dispose();
+        _activationScales?.Dispose();
+    }
+}

@@ -1,0 +1,99 @@
+using System.Runtime.InteropServices;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Dromedary.Kernels.Gpu;
+
+/// <summary>
+/// An int8 linear weight [Rows = out, Cols = in] in device memory, in the layout <see cref="GpuInt8MatMul"/> reads:
+/// the int8 values row-major [PaddedRows, PaddedCols], four to an int, input columns zero-padded to a multiple of
+/// 128 (one activation block: 16-byte loads never straddle rows, and tiles never need a K bound check) and rows
+/// to a multiple of 64 (one GEMM tile: no N bound check on loads). This is also the layout tensor cores want for
+/// B in <c>mma .row.col</c> (N×K row-major). Scales are fp32 [PaddedRows, Groups] as in the checkpoint, 0 for
+/// padding rows.
+/// </summary>
+public sealed class GpuInt8Weight : LinearWeight
+{
+    /// <summary>Weight rows per GEMM tile; rows are padded to a multiple of it.</summary>
+    public const int RowAlignment = 64;
+
+    /// <summary>Host rows packed per upload, bounding the staging array.</summary>
+    private const int UploadRows = 1024;
+
+    private readonly MemoryBuffer1D<int, Stride1D.Dense> _values;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _scales;
+
+    private GpuInt8Weight(Accelerator accelerator, int rows, int cols, int groupSize) : base(rows, cols)
+    {
+        PaddedRows = (rows + RowAlignment - 1) / RowAlignment * RowAlignment;
+        PaddedCols = (cols + GpuInt8Math.Block - 1) / GpuInt8Math.Block * GpuInt8Math.Block;
+        Blocks = PaddedCols / GpuInt8Math.Block;
+        Groups = (cols + groupSize - 1) / groupSize;
+        BlocksPerGroup = groupSize == cols ? Blocks : groupSize / GpuInt8Math.Block;
+        _values = accelerator.Allocate1D<int>((long)PaddedRows * PaddedCols / 4);
+        _scales = accelerator.Allocate1D<float>((long)PaddedRows * Groups);
+    }
+
+    public int PaddedRows { get; }
+    public int PaddedCols { get; }
+    public int Blocks { get; }
+    public int Groups { get; }
+
+    /// <summary>Consecutive 128-column blocks that share one weight scale (all of them with one scale per row).</summary>
+    public int BlocksPerGroup { get; }
+
+    public override long Bytes => _values.LengthInBytes + _scales.LengthInBytes;
+
+    /// <summary>[PaddedRows, PaddedCols / 4]: four int8 values per int.</summary>
+    internal ArrayView<int> Values => _values.View;
+
+    /// <summary>[PaddedRows, Groups].</summary>
+    internal ArrayView<float> Scales => _scales.View;
+
+    public static GpuInt8Weight Create(Accelerator accelerator, in LinearSource source)
+    {
+        if (!source.IsQuantized) throw new ArgumentException("an int8 weight needs a quantized source", nameof(source));
+        int rows = source.Rows, cols = source.Cols, groupSize = source.GroupSize;
+        if (groupSize != cols && groupSize % GpuInt8Math.Block != 0)
+        {
+            throw new ArgumentException($"int8 group size {groupSize} must equal cols ({cols}) or be a multiple of " +
+                $"{GpuInt8Math.Block}: activations are quantized in blocks of {GpuInt8Math.Block} columns, and each " +
+                "block's integer dot product is scaled by a single weight scale", nameof(source));
+        }
+        var weight = new GpuInt8Weight(accelerator, rows, cols, groupSize);
+        try
+        {
+            weight.Upload(source.Quantized, source.Scales);
+        }
+        catch
+        {
+            weight.Dispose();
+            throw;
+        }
+        return weight;
+    }
+
+    private void Upload(ReadOnlySpan<sbyte> quantized, ReadOnlySpan<float> scales)
+    {
+        // Padding must be zeros: the kernels multiply it. Staged rows keep the zeros past Cols from allocation.
+        _values.MemSetToZero();
+        _scales.MemSetToZero();
+        var rowInts = PaddedCols / 4;
+        var staging = new int[Math.Min(Rows, UploadRows) * rowInts];
+        var bytes = MemoryMarshal.AsBytes(staging.AsSpan());
+        for (var first = 0; first < Rows; first += UploadRows)
+        {
+            var count = Math.Min(UploadRows, Rows - first);
+            for (var r = 0; r < count; r++)
+                MemoryMarshal.AsBytes(quantized.Slice((first + r) * Cols, Cols)).CopyTo(bytes.Slice(r * PaddedCols));
+            _values.View.SubView((long)first * rowInts, (long)count * rowInts).CopyFromCPU(ref staging[0], (long)count * rowInts);
+        }
+        _scales.View.SubView(0, scales.Length).CopyFromCPU(ref MemoryMarshal.GetReference(scales), scales.Length);
+    }
+
+    public override void Dispose()
+    {
+        _values.Dispose();
+        _scales.Dispose();
+    }
+}
