@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The GPU check, for a machine with one NVIDIA GPU (an H200) and the .NET 10 SDK: builds Release, runs the GPU
-# tests (the CUDA ones skip themselves without a device), times the int8 matmul at LLaMA-65B shapes, and, where
-# the CUDA toolkit is installed, assembles the int8 kernels' PTX with ptxas -v (registers, spills, stack).
+# The GPU check, for a machine with one NVIDIA GPU (an H200): runs the GPU tests (the CUDA ones skip themselves
+# without a device), times the int8 matmul at LLaMA-65B shapes, and, where the CUDA toolkit is installed,
+# assembles the int8 kernels' PTX with ptxas -v (registers, spills, stack). With the .NET 10 SDK it builds
+# Release first; without it, it runs the builds packed by scripts/gpu-bundle.sh (.gpu-bundle.tar.xz).
 # Logs and summary.txt go to $OUT (default ./gpu-check-out). Every step has its own time limit, so the whole run
 # ends inside 8 minutes; the exit status is non-zero if any step failed.
 set -uo pipefail
@@ -23,8 +24,18 @@ step() {
     return "$rc"
 }
 
-if ! command -v dotnet >/dev/null; then
-    echo "dotnet not found: this check needs the .NET 10 SDK" | tee -a "$summary"
+# GPU_CHECK_BUNDLE=1 uses the bundle even where the SDK exists (to try the bundle path before a lease).
+if command -v dotnet >/dev/null && [ -z "${GPU_CHECK_BUNDLE:-}" ]; then
+    build=(dotnet build Dromedary.sln -c Release)
+    tests=(dotnet test tests/Dromedary.Tests -c Release --no-build --filter "FullyQualifiedName~Gpu" --logger "console;verbosity=detailed")
+    bench=(dotnet run --project bench/Dromedary.Bench -c Release --no-build --)
+elif [ -f .gpu-bundle.tar.xz ]; then
+    bundle=$(mktemp -d)
+    build=(tar -C "$bundle" -xJf .gpu-bundle.tar.xz)
+    tests=("$bundle/dotnet/dotnet" "$bundle/tests/Dromedary.Tests.dll" -namespace Dromedary.Tests.Gpu -verbose)
+    bench=("$bundle/dotnet/dotnet" "$bundle/bench/Dromedary.Bench.dll")
+else
+    echo "no .NET SDK and no .gpu-bundle.tar.xz: run scripts/gpu-bundle.sh where the SDK is and carry its output" | tee -a "$summary"
     exit 1
 fi
 if command -v nvidia-smi >/dev/null; then
@@ -33,11 +44,10 @@ else
     echo "nvidia-smi: not installed" >>"$summary"
 fi
 
-step build 200 dotnet build Dromedary.sln -c Release || exit 1
-step test 150 dotnet test tests/Dromedary.Tests -c Release --no-build --filter "FullyQualifiedName~Gpu" \
-    --logger "console;verbosity=detailed"
+step build 200 "${build[@]}" || exit 1
+step test 150 "${tests[@]}"
 ptx=$(mktemp -d)
-step bench 120 dotnet run --project bench/Dromedary.Bench -c Release --no-build -- gpu "$ptx"
+step bench 120 "${bench[@]}" gpu "$ptx"
 if command -v ptxas >/dev/null; then
     step ptxas 60 bash -c 'for f in "$1"/*.ptx; do echo "== $f"; ptxas -arch=sm_90 -v "$f" -o /dev/null || exit 1; done' _ "$ptx"
 else
