@@ -7,8 +7,8 @@ namespace Dromedary.Kernels.Cpu;
 /// Causal grouped-query attention over a key/value cache. Work is split into units of one kv head × a block of
 /// query rows (all the query heads that share the kv head), run in parallel. Every query vector is computed by
 /// one thread with one fixed sequence of operations, so results do not depend on the thread count or on how rows
-/// were grouped, and a decode step gives exactly the row a full prefill would. Not reentrant: one Forward at a
-/// time per instance.
+/// were grouped, and a decode step gives exactly the row a full prefill would. Not reentrant: one Forward or
+/// Backward at a time per instance.
 /// </summary>
 public sealed unsafe class CpuAttention
 {
@@ -22,12 +22,17 @@ public sealed unsafe class CpuAttention
 
     private readonly WorkerPool _pool;
     private readonly Action<int, int> _body;
+    private readonly Action<int, int> _backwardBody;
 
     // The call in progress: spans cannot live in fields, so Forward pins them and parks their pointers here.
     private float* _q;
     private float* _keys;
     private float* _values;
     private float* _output;
+    private float* _dOutput;
+    private float* _dQ;
+    private float* _dKeys;
+    private float* _dValues;
     private int _rows;
     private int _startPosition;
     private int _heads;
@@ -42,6 +47,7 @@ public sealed unsafe class CpuAttention
     {
         _pool = pool;
         _body = RunUnits;
+        _backwardBody = RunBackwardUnits;
     }
 
     /// <param name="q">[rows, heads·headDim]; row i sits at position startPosition + i.</param>
@@ -53,17 +59,9 @@ public sealed unsafe class CpuAttention
     public void Forward(ReadOnlySpan<float> q, ReadOnlySpan<float> keyCache, ReadOnlySpan<float> valueCache, int rows,
         int startPosition, int heads, int kvHeads, int headDim, Span<float> output)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(rows);
-        ArgumentOutOfRangeException.ThrowIfNegative(startPosition);
-        ArgumentOutOfRangeException.ThrowIfLessThan(kvHeads, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(headDim, 1);
-        if (heads < kvHeads || heads % kvHeads != 0) throw new ArgumentException($"{heads} query heads do not split evenly over {kvHeads} kv heads");
-        var width = heads * headDim;
+        CheckShapes(q.Length, keyCache.Length, valueCache.Length, rows, startPosition, heads, kvHeads, headDim);
         var kvWidth = kvHeads * headDim;
-        if (q.Length < (long)rows * width || output.Length < (long)rows * width) throw new ArgumentException($"q and output must hold {rows}×{width} values");
-        var filled = (long)(startPosition + rows) * kvWidth;
-        if (keyCache.Length < filled || valueCache.Length < filled)
-            throw new ArgumentException($"the caches must hold {startPosition + rows} positions of {kvWidth} values");
+        if (output.Length < (long)rows * heads * headDim) throw new ArgumentException($"output must hold {rows}×{heads * headDim} values");
         fixed (float* pq = q, pk = keyCache, pv = valueCache, po = output)
         {
             _q = pq;
@@ -83,6 +81,68 @@ public sealed unsafe class CpuAttention
                 _q = _keys = _values = _output = null;
             }
         }
+    }
+
+    /// <summary>
+    /// The gradients through <see cref="Forward"/> for the same arguments. The probabilities are recomputed from q
+    /// and the keys rather than stored; with dP_t = dO·v_t and D = Σ P_t·dP_t (= dO·output, but recomputing it costs
+    /// one dot product of the context's length, so the output need not be kept), dS_t = P_t·(dP_t − D), and
+    /// dQ = scale·Σ dS_t·k_t, dK_t += scale·dS_t·q, dV_t += P_t·dO. One unit per kv head: it owns that head's
+    /// columns of dKey and dValue, summed over its query heads in thread-local rows, so nothing races.
+    /// </summary>
+    /// <param name="dOutput">[rows, heads·headDim], the gradient of Forward's output.</param>
+    /// <param name="dQ">[rows, heads·headDim]; may be the same span as <paramref name="q"/>.</param>
+    /// <param name="dKey">
+    /// [startPosition + rows (or more), kvHeads·headDim]: positions 0 .. startPosition + rows − 1 are overwritten with
+    /// the gradient of the cached keys there; the rest is left alone. Likewise <paramref name="dValue"/>.
+    /// </param>
+    public void Backward(ReadOnlySpan<float> q, ReadOnlySpan<float> keyCache, ReadOnlySpan<float> valueCache, int rows,
+        int startPosition, int heads, int kvHeads, int headDim, ReadOnlySpan<float> dOutput, Span<float> dQ, Span<float> dKey,
+        Span<float> dValue)
+    {
+        CheckShapes(q.Length, keyCache.Length, valueCache.Length, rows, startPosition, heads, kvHeads, headDim);
+        var width = heads * headDim;
+        var kvWidth = kvHeads * headDim;
+        if (dOutput.Length < (long)rows * width || dQ.Length < (long)rows * width)
+            throw new ArgumentException($"dOutput and dQ must hold {rows}×{width} values");
+        var context = startPosition + rows;
+        if (dKey.Length < (long)context * kvWidth || dValue.Length < (long)context * kvWidth)
+            throw new ArgumentException($"dKey and dValue must hold {context} positions of {kvWidth} values");
+        if (rows == 0) return;
+        fixed (float* pq = q, pk = keyCache, pv = valueCache, pdo = dOutput, pdq = dQ, pdk = dKey, pdv = dValue)
+        {
+            _q = pq;
+            _keys = pk;
+            _values = pv;
+            _dOutput = pdo;
+            _dQ = pdq;
+            _dKeys = pdk;
+            _dValues = pdv;
+            (_rows, _startPosition, _heads, _group, _headDim, _kvWidth) = (rows, startPosition, heads, heads / kvHeads, headDim, kvWidth);
+            _call = Interlocked.Increment(ref s_calls);
+            try
+            {
+                _pool.For(kvHeads, 1, _backwardBody);
+            }
+            finally
+            {
+                _q = _keys = _values = _dOutput = _dQ = _dKeys = _dValues = null;
+            }
+        }
+    }
+
+    private static void CheckShapes(int q, int keyCache, int valueCache, int rows, int startPosition, int heads, int kvHeads, int headDim)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfNegative(startPosition);
+        ArgumentOutOfRangeException.ThrowIfLessThan(kvHeads, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(headDim, 1);
+        if (heads < kvHeads || heads % kvHeads != 0) throw new ArgumentException($"{heads} query heads do not split evenly over {kvHeads} kv heads");
+        if (q < (long)rows * heads * headDim) throw new ArgumentException($"q must hold {rows}×{heads * headDim} values");
+        var kvWidth = kvHeads * headDim;
+        var filled = (long)(startPosition + rows) * kvWidth;
+        if (keyCache < filled || valueCache < filled)
+            throw new ArgumentException($"the caches must hold {startPosition + rows} positions of {kvWidth} values");
     }
 
     private void RunUnits(int start, int end)
@@ -122,6 +182,72 @@ public sealed unsafe class CpuAttention
                 for (var head = kvHead * _group; head < (kvHead + 1) * _group; head++)
                     Query(row, head, keys, values, stride, scores);
             }
+        }
+    }
+
+    private void RunBackwardUnits(int start, int end)
+    {
+        var scratch = t_scratch ??= new Scratch();
+        for (var kvHead = start; kvHead < end; kvHead++) BackwardUnit(kvHead, scratch);
+    }
+
+    private void BackwardUnit(int kvHead, Scratch scratch)
+    {
+        var context = _startPosition + _rows;
+        scratch.Pack(_call, kvHead, _keys + kvHead * _headDim, _values + kvHead * _headDim, _kvWidth, _headDim, context, context);
+        scratch.ClearGradients(context * _headDim);
+        var scale = (float)(1 / Math.Sqrt(_headDim));
+        fixed (float* probabilities = scratch.Scores(context), dScores = scratch.DScores, keys = scratch.Keys, values = scratch.Values,
+            dKeys = scratch.DKeys, dValues = scratch.DValues)
+        {
+            for (var row = 0; row < _rows; row++)
+            {
+                for (var head = kvHead * _group; head < (kvHead + 1) * _group; head++)
+                    QueryBackward(row, head, keys, values, scale, probabilities, dScores, dKeys, dValues);
+            }
+            for (var t = 0; t < context; t++)
+            {
+                var target = (long)t * _kvWidth + kvHead * _headDim;
+                new ReadOnlySpan<float>(dKeys + t * _headDim, _headDim).CopyTo(new Span<float>(_dKeys + target, _headDim));
+                new ReadOnlySpan<float>(dValues + t * _headDim, _headDim).CopyTo(new Span<float>(_dValues + target, _headDim));
+            }
+        }
+    }
+
+    /// <summary>
+    /// The gradients of one query vector (row, head), keys and values packed [context, headDim]. dQ is written last,
+    /// after q's one use, so it may overwrite q.
+    /// </summary>
+    private void QueryBackward(int row, int head, float* keys, float* values, float scale, float* probabilities, float* dScores,
+        float* dKeys, float* dValues)
+    {
+        var offset = (long)row * _heads * _headDim + head * _headDim;
+        var context = _startPosition + row + 1;
+        Scores(_q + offset, keys, _headDim, _headDim, context, scale, probabilities);
+        var p = new Span<float>(probabilities, context);
+        TensorPrimitives.Subtract(p, TensorPrimitives.Max(p), p);
+        TensorPrimitives.Exp(p, p);
+        TensorPrimitives.Multiply(p, 1f / TensorPrimitives.Sum<float>(p), p);
+        Scores(_dOutput + offset, values, _headDim, _headDim, context, 1f, dScores);
+        var dS = new Span<float>(dScores, context);
+        var d = TensorPrimitives.Dot<float>(p, dS);
+        AddOuter(dValues, _headDim, probabilities, context, 1f, _dOutput + offset);
+        TensorPrimitives.Subtract(dS, d, dS);
+        TensorPrimitives.Multiply(dS, p, dS);
+        AddOuter(dKeys, _headDim, dScores, context, scale, _q + offset);
+        WeightedSum(keys, _headDim, _headDim, dScores, context, scale, _dQ + offset);
+    }
+
+    /// <summary>rows[t] += scale · weights[t] · vector for t &lt; context; rows are contiguous [context, headDim].</summary>
+    private static void AddOuter(float* rows, int headDim, float* weights, int context, float scale, float* vector)
+    {
+        for (var t = 0; t < context; t++, rows += headDim)
+        {
+            var w = scale * weights[t];
+            var i = 0;
+            for (; i <= headDim - Vector<float>.Count; i += Vector<float>.Count)
+                Vector.Store(Vector.MultiplyAddEstimate(Vector.Load(vector + i), new Vector<float>(w), Vector.Load(rows + i)), rows + i);
+            for (; i < headDim; i++) rows[i] += w * vector[i];
         }
     }
 
@@ -231,7 +357,8 @@ public sealed unsafe class CpuAttention
 
     /// <summary>
     /// A thread's buffers, sized to the largest cache capacity seen (which bounds every context), so that decode's
-    /// context growing by one never reallocates.
+    /// context growing by one never reallocates. Backward also keeps the score gradients and one kv head's key and
+    /// value gradients here.
     /// </summary>
     private sealed class Scratch
     {
@@ -242,11 +369,31 @@ public sealed unsafe class CpuAttention
 
         public float[] Keys { get; private set; } = [];
         public float[] Values { get; private set; } = [];
+        public float[] DScores { get; private set; } = [];
+        public float[] DKeys { get; private set; } = [];
+        public float[] DValues { get; private set; } = [];
 
         public float[] Scores(int capacity)
         {
-            if (_scores.Length < capacity) _scores = new float[capacity];
+            if (_scores.Length < capacity)
+            {
+                _scores = new float[capacity];
+                DScores = new float[capacity];
+            }
             return _scores;
+        }
+
+        /// <summary>Makes <see cref="DKeys"/> and <see cref="DValues"/> hold at least <paramref name="length"/> zeros.</summary>
+        public void ClearGradients(int length)
+        {
+            if (DKeys.Length < length)
+            {
+                DKeys = new float[length];
+                DValues = new float[length];
+                return;
+            }
+            Array.Clear(DKeys, 0, length);
+            Array.Clear(DValues, 0, length);
         }
 
         /// <summary>Makes <see cref="Keys"/> and <see cref="Values"/> hold positions 0 .. context − 1 of one kv head.</summary>

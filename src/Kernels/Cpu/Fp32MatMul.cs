@@ -27,6 +27,7 @@ public sealed unsafe class Fp32MatMul : IDisposable
     private readonly Action<int, int> _packTiles;
     private readonly Action<int, int> _multiplyPanels;
     private readonly ScratchBuffer<float> _packed = new();
+    private readonly TransposedPanels _backward;
 
     // The call in progress, read by the cached delegates.
     private float* _x;
@@ -47,6 +48,7 @@ public sealed unsafe class Fp32MatMul : IDisposable
         _tileRows = useVector512 ? TileRows512 : TileRows256;
         _packTiles = PackTiles;
         _multiplyPanels = MultiplyPanels;
+        _backward = new TransposedPanels(pool, useVector512);
     }
 
     public void Forward(ReadOnlySpan<float> x, int rows, Fp32Weight w, Span<float> y)
@@ -70,20 +72,36 @@ public sealed unsafe class Fp32MatMul : IDisposable
         }
     }
 
-    /// <summary>Tile t of x as [Cols][tileRows]; rows past the end are zero.</summary>
+    /// <summary>
+    /// The gradient through <see cref="Forward"/> with respect to x: dX[rows, w.Cols] = dY[rows, w.Rows] · W. The
+    /// weight is frozen, so there is no weight gradient.
+    /// </summary>
+    public void BackwardInput(ReadOnlySpan<float> dY, int rows, Fp32Weight w, Span<float> dX)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        if (dY.Length < (long)rows * w.Rows) throw new ArgumentException($"dY needs {rows}×{w.Rows} values, has {dY.Length}");
+        if (dX.Length < (long)rows * w.Cols) throw new ArgumentException($"dX needs {rows}×{w.Cols} values, has {dX.Length}");
+        fixed (float* dy = dY, dx = dX) _backward.Run(dy, rows, w, dx);
+    }
+
     private void PackTiles(int start, int end)
     {
-        int cols = _weight!.Cols, tileRows = _tileRows;
         for (var t = start; t < end; t++)
+            PackTile(_x, _weight!.Cols, 1, _rows, _weight.Cols, t, _tileRows, _packed.Pointer + (long)t * _tileRows * _weight.Cols);
+    }
+
+    /// <summary>
+    /// Tile t of a matrix [rows, k] whose element (i, c) sits at a[i·rowStride + c·colStride] (strides, so a
+    /// transposed operand packs the same way), as [k][tileRows]; rows past the end are zero.
+    /// </summary>
+    internal static void PackTile(float* a, long rowStride, long colStride, int rows, int k, int t, int tileRows, float* target)
+    {
+        for (var r = 0; r < tileRows; r++)
         {
-            var target = _packed.Pointer + (long)t * tileRows * cols;
-            for (var r = 0; r < tileRows; r++)
-            {
-                var row = t * tileRows + r;
-                var source = _x + (long)row * cols;
-                if (row < _rows) for (var k = 0; k < cols; k++) target[k * tileRows + r] = source[k];
-                else for (var k = 0; k < cols; k++) target[k * tileRows + r] = 0f;
-            }
+            var row = t * tileRows + r;
+            var source = a + row * rowStride;
+            if (row < rows) for (var c = 0; c < k; c++) target[c * tileRows + r] = source[c * colStride];
+            else for (var c = 0; c < k; c++) target[c * tileRows + r] = 0f;
         }
     }
 
@@ -123,7 +141,8 @@ public sealed unsafe class Fp32MatMul : IDisposable
         }
     }
 
-    private static void Tile512(float* x, float* w, int k, float* tile)
+    /// <summary>tile[8][16] = x tile ([k][8]) · w panel ([k][16]).</summary>
+    internal static void Tile512(float* x, float* w, int k, float* tile)
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
         Vector512<float> a4 = default, a5 = default, a6 = default, a7 = default;
@@ -149,7 +168,8 @@ public sealed unsafe class Fp32MatMul : IDisposable
         a7.Store(tile + 112);
     }
 
-    private static void Tile256(float* x, float* w, int k, float* tile)
+    /// <summary>tile[6][16] = x tile ([k][6]) · w panel ([k][16]).</summary>
+    internal static void Tile256(float* x, float* w, int k, float* tile)
     {
         Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default;
         Vector256<float> a30 = default, a31 = default, a40 = default, a41 = default, a50 = default, a51 = default;
@@ -229,5 +249,44 @@ public sealed unsafe class Fp32MatMul : IDisposable
         (a1 + a3).Store(tile + 8);
     }
 
-    public void Dispose() => _packed.Dispose();
+    public void Dispose()
+    {
+        _packed.Dispose();
+        _backward.Dispose();
+    }
+
+    /// <summary>
+    /// W as the [w.Rows, w.Cols] operand of dY · W: a panel of 16 input columns gathers, for every output row, the
+    /// row's 16 values, which the packed layout keeps 16 floats apart.
+    /// </summary>
+    private sealed class TransposedPanels(WorkerPool pool, bool useVector512) : PanelGemm(pool, useVector512)
+    {
+        private Fp32Weight? _weight;
+
+        public void Run(float* dY, int rows, Fp32Weight w, float* dX)
+        {
+            _weight = w;
+            try
+            {
+                Run(dY, w.Rows, 1, rows, w.Cols, w.Rows, dX, accumulate: false);
+            }
+            finally
+            {
+                _weight = null;
+            }
+        }
+
+        protected override void FillPanel(int panel, int firstK, int k, float* target)
+        {
+            var w = _weight!;
+            var first = panel * PanelWidth;
+            var width = Math.Min(PanelWidth, w.Cols - first);
+            for (var o = firstK; o < firstK + k; o++, target += PanelWidth)
+            {
+                var source = w.Packed + ((long)(o / PanelWidth) * w.Cols + first) * PanelWidth + o % PanelWidth;
+                for (var j = 0; j < width; j++) target[j] = source[j * PanelWidth];
+                for (var j = width; j < PanelWidth; j++) target[j] = 0f;
+            }
+        }
+    }
 }

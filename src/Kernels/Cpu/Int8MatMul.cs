@@ -43,6 +43,7 @@ public sealed unsafe class Int8MatMul : IDisposable
     private readonly Action<int, int> _multiplyPanels;
     private readonly ScratchBuffer<byte> _activations = new();
     private readonly ScratchBuffer<float> _activationScales = new();
+    private readonly DequantizedPanels _backward;
 
     // The call in progress, read by the cached delegates.
     private float* _x;
@@ -59,6 +60,7 @@ public sealed unsafe class Int8MatMul : IDisposable
         _kernel = kernel;
         _quantizeRows = QuantizeRows;
         _multiplyPanels = MultiplyPanels;
+        _backward = new DequantizedPanels(pool, Vector512.IsHardwareAccelerated);
     }
 
     public static Int8Kernel Best => AvxVnni.IsSupported ? Int8Kernel.Vnni : Int8Kernel.Portable;
@@ -86,6 +88,23 @@ public sealed unsafe class Int8MatMul : IDisposable
             _x = _y = null;
             _weight = null;
         }
+    }
+
+    /// <summary>
+    /// The gradient through <see cref="Forward"/> with respect to x: dX[rows, w.Cols] = dY[rows, w.Rows] · Ŵ, Ŵ the
+    /// dequantized frozen weight (no weight gradient). The forward's quantization of x is treated as the identity
+    /// (straight-through), the usual choice for training on a quantized base. dY is not quantized: gradients are
+    /// heavy-tailed, and per-block int8 rounding of them would add noise to every adapter below this layer. Instead
+    /// Ŵ is expanded chunk by chunk to the exact fp32 values q·scale that <see cref="Int8Quantizer.Dequantize"/>
+    /// gives, and multiplied with fp32 FMAs; the expansion is redone per block of up to 256 rows of dY, a few percent
+    /// of the FMAs. Measured single-threaded at 128×2048×2048 it runs at ~60–75% of the fp32 forward's rate.
+    /// </summary>
+    public void BackwardInput(ReadOnlySpan<float> dY, int rows, Int8Weight w, Span<float> dX)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        if (dY.Length < (long)rows * w.Rows) throw new ArgumentException($"dY needs {rows}×{w.Rows} values, has {dY.Length}");
+        if (dX.Length < (long)rows * w.Cols) throw new ArgumentException($"dX needs {rows}×{w.Cols} values, has {dX.Length}");
+        fixed (float* dy = dY, dx = dX) _backward.Run(dy, rows, w, dx);
     }
 
     private void QuantizeRows(int start, int end)
@@ -343,5 +362,49 @@ public sealed unsafe class Int8MatMul : IDisposable
     {
         _activations.Dispose();
         _activationScales.Dispose();
+        _backward.Dispose();
+    }
+
+    /// <summary>
+    /// Ŵ as the [w.Rows, w.Cols] operand of dY · Ŵ. A panel's 16 input columns are 4 groups of 4 bytes per output
+    /// row in the packed layout, and lie in one scale group (groups span whole 128-column blocks, or the row).
+    /// Columns past w.Cols are packed as zeros and dequantize to zero.
+    /// </summary>
+    private sealed class DequantizedPanels(WorkerPool pool, bool useVector512) : PanelGemm(pool, useVector512)
+    {
+        private Int8Weight? _weight;
+
+        public void Run(float* dY, int rows, Int8Weight w, float* dX)
+        {
+            _weight = w;
+            try
+            {
+                Run(dY, w.Rows, 1, rows, w.Cols, w.Rows, dX, accumulate: false);
+            }
+            finally
+            {
+                _weight = null;
+            }
+        }
+
+        protected override void FillPanel(int panel, int firstK, int k, float* target)
+        {
+            var w = _weight!;
+            var first = panel * PanelWidth;
+            var group = first / w.GroupSize;
+            for (var o = firstK; o < firstK + k; o++, target += PanelWidth)
+            {
+                int weightPanel = o / PanelWidth, lane = o % PanelWidth;
+                var quads = (int*)w.Packed + ((long)weightPanel * (w.PaddedCols / 4) + first / 4) * PanelWidth + lane;
+                var scale = Vector128.Create(w.Scales[((long)weightPanel * w.Groups + group) * PanelWidth + lane]);
+                var (low, high) = Vector128.Widen(Vector128.Create(quads[0], quads[PanelWidth], quads[2 * PanelWidth], quads[3 * PanelWidth]).AsSByte());
+                var (a, b) = Vector128.Widen(low);
+                var (c, d) = Vector128.Widen(high);
+                (Vector128.ConvertToSingle(a) * scale).Store(target);
+                (Vector128.ConvertToSingle(b) * scale).Store(target + 4);
+                (Vector128.ConvertToSingle(c) * scale).Store(target + 8);
+                (Vector128.ConvertToSingle(d) * scale).Store(target + 12);
+            }
+        }
     }
 }

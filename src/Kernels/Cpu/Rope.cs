@@ -53,7 +53,19 @@ public sealed class CpuRopeTable : RopeTable
 public static class CpuRope
 {
     /// <param name="x">[rows, heads·headDim], rotated in place; row r sits at positions[r].</param>
-    public static void Apply(Span<float> x, int rows, int heads, int headDim, ReadOnlySpan<int> positions, CpuRopeTable table)
+    public static void Apply(Span<float> x, int rows, int heads, int headDim, ReadOnlySpan<int> positions, CpuRopeTable table) =>
+        RotateHeads(x, rows, heads, headDim, positions, table, inverse: false);
+
+    /// <summary>
+    /// The gradient through <see cref="Apply"/>: a rotation's transpose is the rotation by −angle, and rotating the
+    /// pair (second, first) by +angle is exactly that, so the forward loop runs with the halves swapped.
+    /// </summary>
+    /// <param name="dx">[rows, heads·headDim], the gradient of Apply's output, turned into that of its input in place.</param>
+    public static void ApplyBackward(Span<float> dx, int rows, int heads, int headDim, ReadOnlySpan<int> positions, CpuRopeTable table) =>
+        RotateHeads(dx, rows, heads, headDim, positions, table, inverse: true);
+
+    private static void RotateHeads(Span<float> x, int rows, int heads, int headDim, ReadOnlySpan<int> positions, CpuRopeTable table,
+        bool inverse)
     {
         if (headDim != table.HeadDim) throw new ArgumentException($"head dimension {headDim} does not match the rope table's {table.HeadDim}");
         if (positions.Length < rows) throw new ArgumentException($"{positions.Length} positions for {rows} rows");
@@ -67,7 +79,8 @@ public static class CpuRope
             for (var h = 0; h < heads; h++)
             {
                 var head = x.Slice(r * width + h * headDim, headDim);
-                Rotate(head[..half], head[half..], cos, sin);
+                if (inverse) Rotate(head[half..], head[..half], cos, sin);
+                else Rotate(head[..half], head[half..], cos, sin);
             }
         }
     }
