@@ -11,7 +11,7 @@ namespace Dromedary.Tests.Gpu;
 
 /// <summary>
 /// Every kernel of the ILGPU set compiles to PTX for Ampere (SM_80) and Hopper (SM_90) without a GPU or driver:
-/// the check CI can run anywhere. Each compile gets its own context, since a failed compile poisons its context.
+/// the check CI can run anywhere.
 /// </summary>
 public sealed class GpuPtxTests
 {
@@ -51,13 +51,30 @@ public sealed class GpuPtxTests
     [MemberData(nameof(Cases))]
     public void Kernel_compiles_to_ptx(string kernel, int architecture)
     {
-        var arch = architecture == 80 ? CudaArchitecture.SM_80 : CudaArchitecture.SM_90;
-        using var context = Context.Create(builder => IlgpuRuntime.Configure(builder));
-        using var backend = new PTXBackend(context, arch, CudaAccelerator.GetInstructionSet(arch, CudaDriverVersion.FromMajorMinor(12, 9)), nvvmAPI: null!);
-        var method = Kernels.Single(m => Name(m) == kernel);
-        var compiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), KernelSpecialization.Empty);
-        var ptx = compiled.PTXAssembly;
+        var ptx = Compile(kernel, architecture == 80 ? CudaArchitecture.SM_80 : CudaArchitecture.SM_90);
         Assert.Contains(".entry", ptx);
         Assert.DoesNotContain(".extern .func", ptx);
+    }
+
+    /// <summary>The intrinsics the kernels lean on become single hardware instructions, not emulation.</summary>
+    [Theory]
+    [InlineData("GpuRmsNorm.ForwardKernel", "shfl.sync.bfly")]
+    [InlineData("GpuRmsNorm.ForwardKernel", "bar.sync")]
+    [InlineData("GpuLogSoftmax.ForwardKernel", "ex2.approx")]
+    [InlineData("GpuEmbedding.ForwardKernel", "cvt.f32.f16")]
+    public void Kernel_uses_the_hardware_instruction(string kernel, string instruction)
+    {
+        Assert.Contains(instruction, Compile(kernel, CudaArchitecture.SM_90));
+    }
+
+    /// <summary>Compiles in a fresh context: a failed compile poisons its context.</summary>
+    private static string Compile(string kernel, CudaArchitecture architecture)
+    {
+        using var context = Context.Create(builder => IlgpuRuntime.Configure(builder));
+        var instructions = CudaAccelerator.GetInstructionSet(architecture, CudaDriverVersion.FromMajorMinor(12, 9));
+        using var backend = new PTXBackend(context, architecture, instructions, nvvmAPI: null!);
+        var method = Kernels.Single(m => Name(m) == kernel);
+        var compiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), KernelSpecialization.Empty);
+        return compiled.PTXAssembly;
     }
 }
