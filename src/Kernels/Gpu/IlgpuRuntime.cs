@@ -112,7 +112,7 @@ public sealed class IlgpuRuntime : IDisposable
 
     private static string DescribeSimulator(Accelerator accelerator) =>
         $"CPU accelerator (simulation): warp {accelerator.WarpSize}, {accelerator.MaxNumThreadsPerGroup} threads per group, " +
-        $"{accelerator.NumMultiprocessors} groups at a time";
+        $"{accelerator.NumMultiprocessors} group{(accelerator.NumMultiprocessors == 1 ? "" : "s")} at a time";
 
     public void Dispose()
     {
