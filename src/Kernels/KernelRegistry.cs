@@ -1,4 +1,5 @@
 using Dromedary.Kernels.Cpu;
+using Dromedary.Kernels.Gpu;
 
 namespace Dromedary.Kernels;
 
@@ -16,6 +17,8 @@ public static class KernelRegistry
             threads => new CpuKernelSet("cpu", threads, Int8MatMul.Best)),
         new("cpu-portable", "CPU kernels without AVX-VNNI (any x64 or ARM CPU); the int8 reference path",
             threads => new CpuKernelSet("cpu-portable", threads, Int8Kernel.Portable)),
+        new("ilgpu", "ILGPU SIMT kernels on the first CUDA GPU, else on ILGPU's CPU accelerator (slow; for checking)",
+            _ => new IlgpuKernelSet("ilgpu", IlgpuRuntime.Create())),
     ];
 
     public static IEnumerable<(string Name, string Summary)> Available => Entries.Select(e => (e.Name, e.Summary));

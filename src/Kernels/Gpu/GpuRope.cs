@@ -1,0 +1,47 @@
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Dromedary.Kernels.Gpu;
+
+/// <summary>
+/// Rotary position embedding in Hugging Face's rotate-half layout (dimension i pairs with i + headDim/2), with
+/// the CPU set's cos/sin table uploaded, so both sets rotate by the same values.
+/// </summary>
+public sealed class GpuRope
+{
+    private readonly Accelerator _accelerator;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, int> _forward;
+
+    public GpuRope(Accelerator accelerator)
+    {
+        _accelerator = accelerator;
+        _forward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, int>(ForwardKernel);
+    }
+
+    /// <param name="x">[rows, heads·headDim], rotated in place; row r sits at positions[r].</param>
+    /// <param name="positions">one per row, already checked to lie in the table.</param>
+    /// <param name="cos">[maxPositions, headDim/2]; <paramref name="sin"/> likewise.</param>
+    public void Apply(ArrayView<float> x, ArrayView<int> positions, ArrayView<float> cos, ArrayView<float> sin, int heads, int headDim)
+    {
+        var rows = (int)positions.Length;
+        _forward(GpuGroup.LaunchPerElement(_accelerator, (long)rows * heads * (headDim / 2)), x, positions, cos, sin, rows, heads, headDim);
+    }
+
+    /// <summary>One thread per (row, head, pair): a·cos − b·sin and b·cos + a·sin, as the CPU rounds them.</summary>
+    public static void ForwardKernel(ArrayView<float> x, ArrayView<int> positions, ArrayView<float> cos, ArrayView<float> sin,
+        int rows, int heads, int headDim)
+    {
+        var half = headDim / 2;
+        var total = (long)rows * heads * half;
+        for (var i = GpuGroup.GlobalIndex; i < total; i += GpuGroup.GlobalStride)
+        {
+            var rowHead = i / half;
+            var pair = i - rowHead * half;
+            var first = rowHead * headDim + pair;
+            var angle = (long)positions[rowHead / heads] * half + pair;
+            float a = x[first], b = x[first + half], c = cos[angle], s = sin[angle];
+            x[first] = a * c - b * s;
+            x[first + half] = b * c + a * s;
+        }
+    }
+}
