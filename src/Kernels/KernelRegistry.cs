@@ -19,7 +19,29 @@ public static class KernelRegistry
             threads => new CpuKernelSet("cpu-portable", threads, Int8Kernel.Portable)),
         new("ilgpu", "ILGPU SIMT kernels on the first CUDA GPU, else on ILGPU's CPU accelerator (slow; for checking)",
             _ => new IlgpuKernelSet("ilgpu", IlgpuRuntime.Create())),
+        new("ilgpu-sm80", "ILGPU kernels with the int8 matmul on tensor cores (mma.sync); CUDA compute capability 8.0 and newer",
+            _ => Tuned("ilgpu-sm80", GpuInt8Variant.Mma)),
     ];
+
+    private static IKernelSet Tuned(string name, GpuInt8Variant variant)
+    {
+        try
+        {
+            return new IlgpuKernelSet(name, IlgpuRuntime.Create(), variant);
+        }
+        catch (NotSupportedException e)
+        {
+            throw new DromedaryException($"kernel set '{name}': {e.Message}");
+        }
+    }
+
+    /// <summary>The set for this machine: tensor cores on sm_80+ GPUs, SIMT kernels on older GPUs, else the CPU.</summary>
+    private static string DefaultName() => IlgpuRuntime.BestCudaArchitecture() switch
+    {
+        null => "cpu",
+        var architecture when architecture >= ILGPU.Runtime.Cuda.CudaArchitecture.SM_80 => "ilgpu-sm80",
+        _ => "ilgpu",
+    };
 
     public static IEnumerable<(string Name, string Summary)> Available => Entries.Select(e => (e.Name, e.Summary));
 
@@ -27,9 +49,8 @@ public static class KernelRegistry
     public static IKernelSet Create(string? name, int threads)
     {
         if (threads < 1) throw new DromedaryException($"--threads must be at least 1, not {threads}.");
-        var entry = name is null
-            ? Entries[0]
-            : Entries.FirstOrDefault(e => e.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
+        name ??= DefaultName();
+        var entry = Entries.FirstOrDefault(e => e.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
               ?? throw new DromedaryException($"unknown kernel set '{name}'; available: {string.Join(", ", Entries.Select(e => e.Name))}.");
         return entry.Create(threads);
     }

@@ -76,7 +76,7 @@ public sealed class DeviceArena : IDisposable
         lock (_lock) chunk.Give(offset, bytes);
     }
 
-    private static long RoundUp(long bytes) => (bytes + Alignment - 1) / Alignment * Alignment;
+    public static long RoundUp(long bytes) => (bytes + Alignment - 1) / Alignment * Alignment;
 
     public void Dispose()
     {

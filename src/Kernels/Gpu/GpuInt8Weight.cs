@@ -50,6 +50,14 @@ public sealed class GpuInt8Weight : LinearWeight
     /// <summary>[PaddedRows, Groups].</summary>
     internal ArrayView<float> Scales => _scales.View;
 
+    /// <summary>What <see cref="Create"/> allocates for these dimensions, for memory plans.</summary>
+    public static long BytesFor(int rows, int cols, int groupSize)
+    {
+        long paddedRows = (rows + RowAlignment - 1) / RowAlignment * RowAlignment;
+        long paddedCols = (cols + GpuInt8Math.Block - 1) / GpuInt8Math.Block * GpuInt8Math.Block;
+        return paddedRows * paddedCols + paddedRows * ((cols + groupSize - 1) / groupSize) * sizeof(float);
+    }
+
     public static GpuInt8Weight Create(Accelerator accelerator, in LinearSource source)
     {
         if (!source.IsQuantized) throw new ArgumentException("an int8 weight needs a quantized source", nameof(source));

@@ -26,6 +26,7 @@ public sealed class IlgpuKernelSet : IKernelSet
     private readonly GpuEmbedding _embedding;
     private readonly GpuRmsNorm _rmsNorm;
     private readonly GpuFp32MatMul _fp32;
+    private readonly GpuInt8MatMul _int8;
     private readonly GpuRope _rope;
     private readonly GpuAttention _attention;
     private readonly GpuSwiGlu _swiGlu;
@@ -33,12 +34,13 @@ public sealed class IlgpuKernelSet : IKernelSet
     private readonly GpuLogSoftmax _logSoftmax;
 
     /// <param name="runtime">owned by the set from now on, disposed with it (also when this constructor fails).</param>
-    public IlgpuKernelSet(string name, IlgpuRuntime runtime)
+    /// <param name="int8Variant">the int8 matmul: SIMT anywhere, or tensor-core mma.sync on CUDA sm_80 and newer.</param>
+    public IlgpuKernelSet(string name, IlgpuRuntime runtime, GpuInt8Variant int8Variant = GpuInt8Variant.Simt)
     {
         Name = name;
         Runtime = runtime;
         _accelerator = runtime.Accelerator;
-        Description = $"ILGPU SIMT kernels on {runtime.Description}";
+        Description = $"ILGPU kernels (int8 {int8Variant}) on {runtime.Description}";
         try
         {
             _arena = new DeviceArena(_accelerator);
@@ -48,6 +50,7 @@ public sealed class IlgpuKernelSet : IKernelSet
             _embedding = new GpuEmbedding(_accelerator);
             _rmsNorm = new GpuRmsNorm(_accelerator);
             _fp32 = new GpuFp32MatMul(_accelerator);
+            _int8 = new GpuInt8MatMul(_accelerator, int8Variant);
             _rope = new GpuRope(_accelerator);
             _attention = new GpuAttention(_accelerator, _partials.View);
             _swiGlu = new GpuSwiGlu(_accelerator);
@@ -94,13 +97,15 @@ public sealed class IlgpuKernelSet : IKernelSet
     }
 
     public LinearWeight CreateLinear(in LinearSource source) =>
-        source.IsQuantized ? CreateInt8(source) : GpuFp32Weight.Create(_accelerator, source);
+        source.IsQuantized ? GpuInt8Weight.Create(_accelerator, source) : GpuFp32Weight.Create(_accelerator, source);
 
-    // The int8 plug-in point: CreateInt8 becomes GpuInt8Weight.Create(_accelerator, source), and Linear calls
-    // GpuInt8MatMul.Forward for a GpuInt8Weight.
-    private static LinearWeight CreateInt8(in LinearSource source) =>
-        throw new NotSupportedException($"the ilgpu kernel set has no int8 matmul yet ([{source.Rows}, {source.Cols}] int8 weight); " +
-                                        "load the model with fp32 precision (--precision fp32).");
+    public long LinearBytes(int rows, int cols, int groupSize) =>
+        groupSize == 0 ? (long)rows * cols * sizeof(float) : GpuInt8Weight.BytesFor(rows, cols, groupSize);
+
+    public long ActivationBytes(int rows, int cols) => DeviceArena.RoundUp((long)rows * cols * sizeof(float));
+
+    public long KvCacheBytes(int layers, int capacity, int kvHeads, int headDim) =>
+        2 * DeviceArena.RoundUp((long)layers * capacity * kvHeads * headDim * sizeof(float));
 
     public VectorWeight CreateVector(ReadOnlySpan<float> values)
     {
@@ -196,6 +201,9 @@ public sealed class IlgpuKernelSet : IKernelSet
             case GpuFp32Weight fp32:
                 _fp32.Forward(x, rows, fp32, y);
                 break;
+            case GpuInt8Weight int8:
+                _int8.Forward(x, rows, int8, y);
+                break;
             default:
                 throw new ArgumentException($"{weight.GetType().Name} is not a weight of the ilgpu set", nameof(weight));
         }
@@ -268,6 +276,7 @@ public sealed class IlgpuKernelSet : IKernelSet
     /// <summary>Frees the set's own buffers and the accelerator; the handles it made must be disposed first.</summary>
     public void Dispose()
     {
+        _int8.Dispose();
         _tokens.Dispose();
         _positions.Dispose();
         _partials.Dispose();

@@ -62,10 +62,16 @@ public sealed class IlgpuRuntime : IDisposable
     }
 
     /// <summary>Whether <see cref="Create"/> would find a CUDA device (ILGPU must also support its architecture).</summary>
-    public static bool HasCudaDevice()
+    public static bool HasCudaDevice() => BestCudaArchitecture() is not null;
+
+    /// <summary>The newest compute capability among the CUDA devices, or null when there is none.</summary>
+    public static CudaArchitecture? BestCudaArchitecture()
     {
         using var context = Context.Create(builder => builder.Cuda());
-        return context.GetCudaDevices().Count > 0;
+        CudaArchitecture? best = null;
+        foreach (var device in context.GetCudaDevices())
+            if (device.Architecture is { } architecture && (best is null || architecture > best)) best = architecture;
+        return best;
     }
 
     /// <summary>

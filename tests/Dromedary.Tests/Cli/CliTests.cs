@@ -29,6 +29,28 @@ public class CliTests
     }
 
     [Fact]
+    public void Logprobs_on_the_ilgpu_set_match_the_cpu_set()
+    {
+        double[] LogProbs(string kernels)
+        {
+            var result = Cli.Run("logprobs", "--model", F32, "--text", "Hello world", "--kernels", kernels, "--json");
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            using var json = JsonDocument.Parse(result.Stdout);
+            return json.RootElement.GetProperty("logprobs").EnumerateArray().Select(t => t.GetDouble()).ToArray();
+        }
+        var cpu = LogProbs("cpu");
+        var gpu = LogProbs("ilgpu");
+        for (var i = 0; i < cpu.Length; i++) Assert.Equal(cpu[i], gpu[i], 1e-4);
+    }
+
+    [Fact]
+    public void The_tensor_core_set_without_a_gpu_is_a_clean_error()
+    {
+        Assert.SkipWhen(Dromedary.Kernels.Gpu.IlgpuRuntime.HasCudaDevice(), "a CUDA device is present");
+        AssertCleanError(Cli.Run("logprobs", "--model", F32, "--text", "x", "--kernels", "ilgpu-sm80"), "ilgpu-sm80", "compute capability");
+    }
+
+    [Fact]
     public void Tokenize_json_prints_ids_with_bos_and_pieces()
     {
         var result = Cli.Run("tokenize", "--model", F32, "--text", "Hello world", "--json");
