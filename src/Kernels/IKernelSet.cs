@@ -20,8 +20,23 @@ public interface IKernelSet : IDisposable
     /// <summary>Bytes an activation [rows, cols] takes in this set.</summary>
     long ActivationBytes(int rows, int cols);
 
-    /// <summary>Bytes a KV cache takes in this set. These three sizes are what the memory plan adds up.</summary>
+    /// <summary>Bytes a KV cache takes in this set.</summary>
     long KvCacheBytes(int layers, int capacity, int kvHeads, int headDim);
+
+    /// <summary>Bytes an embedding table takes in this set.</summary>
+    long EmbeddingBytes(int rows, int cols, ScalarType type);
+
+    /// <summary>Bytes a vector weight (a norm) takes in this set.</summary>
+    long VectorBytes(int length);
+
+    /// <summary>Bytes a rotary table takes in this set. These sizes are what a memory plan adds up.</summary>
+    long RopeBytes(int headDim, int maxPositions);
+
+    /// <summary>
+    /// Called once, before a model is loaded, with a memory plan's total: a set with a device arena takes that
+    /// memory in one piece here (and refuses a plan larger than the device); the CPU set allocates as it goes.
+    /// </summary>
+    void ReserveMemory(long bytes);
 
     Activation AllocateActivation(int rows, int cols);
 

@@ -36,6 +36,15 @@ public sealed class CpuKernelSet : IKernelSet
     public long KvCacheBytes(int layers, int capacity, int kvHeads, int headDim) =>
         2L * layers * capacity * kvHeads * headDim * sizeof(float);
 
+    public long EmbeddingBytes(int rows, int cols, ScalarType type) => (long)rows * cols * type.SizeOf();
+
+    public long VectorBytes(int length) => (long)length * sizeof(float);
+
+    public long RopeBytes(int headDim, int maxPositions) => (long)maxPositions * headDim * sizeof(float);
+
+    /// <summary>Host memory is allocated buffer by buffer; nothing to reserve up front.</summary>
+    public void ReserveMemory(long bytes) { }
+
     /// <summary>Bytes of every handle this set has created, for checking memory plans against reality.</summary>
     public long AllocatedBytes { get; private set; }
 
@@ -58,13 +67,13 @@ public sealed class CpuKernelSet : IKernelSet
         return Count(weight, weight.Bytes);
     }
 
-    public VectorWeight CreateVector(ReadOnlySpan<float> values) => Count(new CpuVector(values), values.Length * sizeof(float));
+    public VectorWeight CreateVector(ReadOnlySpan<float> values) => Count(new CpuVector(values), VectorBytes(values.Length));
 
     public EmbeddingTable CreateEmbedding(ReadOnlySpan<byte> data, ScalarType type, int rows, int cols) =>
-        Count(new CpuEmbeddingTable(data, type, rows, cols), data.Length);
+        Count(new CpuEmbeddingTable(data, type, rows, cols), EmbeddingBytes(rows, cols, type));
 
     public RopeTable CreateRope(int headDim, double theta, int maxPositions) =>
-        Count(new CpuRopeTable(headDim, theta, maxPositions), (long)maxPositions * headDim * sizeof(float));
+        Count(new CpuRopeTable(headDim, theta, maxPositions), RopeBytes(headDim, maxPositions));
 
     public KvCache AllocateKvCache(int layers, int capacity, int kvHeads, int headDim) =>
         Count(new CpuKvCache(layers, capacity, kvHeads, headDim), KvCacheBytes(layers, capacity, kvHeads, headDim));

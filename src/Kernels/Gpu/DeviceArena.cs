@@ -20,7 +20,7 @@ public sealed class DeviceArena : IDisposable
     public const long ChunkBytes = 16L << 20;
 
     private readonly Accelerator _accelerator;
-    private readonly bool _fixedSize;
+    private bool _fixedSize;
     private readonly List<Chunk> _chunks = [];
     private readonly Lock _lock = new();
 
@@ -31,6 +31,20 @@ public sealed class DeviceArena : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
         _fixedSize = true;
         _chunks.Add(new Chunk(accelerator, RoundUp(size)));
+    }
+
+    /// <summary>
+    /// Takes <paramref name="bytes"/> (a memory plan's total) from the driver in one piece and stops growing:
+    /// from now on allocations are carved from what is held, and a plan that was too small fails loudly.
+    /// </summary>
+    public void Reserve(long bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(bytes);
+        lock (_lock)
+        {
+            _chunks.Add(new Chunk(_accelerator, RoundUp(bytes)));
+            _fixedSize = true;
+        }
     }
 
     /// <summary>Bytes taken from the driver.</summary>
@@ -150,6 +164,9 @@ public sealed class DeviceBuffer<T> : IDisposable where T : unmanaged
     public ArrayView<T> View { get; }
 
     public long Length => View.Length;
+
+    /// <summary>Bytes taken from the arena, alignment padding included.</summary>
+    public long Bytes => _bytes;
 
     public void Dispose()
     {

@@ -31,7 +31,7 @@ internal sealed class GpuVector(DeviceBuffer<float> buffer) : VectorWeight(check
 }
 
 /// <summary>The table in its stored type, as raw bytes; the kernel reads it as floats or as 16-bit halves.</summary>
-internal sealed class GpuEmbeddingTable(MemoryBuffer1D<byte, Stride1D.Dense> buffer, ScalarType type, int rows, int cols)
+internal sealed class GpuEmbeddingTable(DeviceBuffer<byte> buffer, ScalarType type, int rows, int cols)
     : EmbeddingTable(rows, cols)
 {
     public ScalarType Type { get; } = type;
@@ -81,17 +81,17 @@ internal sealed class GpuKvCache(DeviceBuffer<float> keys, DeviceBuffer<float> v
 /// <summary>An fp32 linear weight [Rows = out, Cols = in], row-major as in the checkpoint.</summary>
 public sealed class GpuFp32Weight : LinearWeight
 {
-    private readonly MemoryBuffer1D<float, Stride1D.Dense> _buffer;
+    private readonly DeviceBuffer<float> _buffer;
 
-    private GpuFp32Weight(MemoryBuffer1D<float, Stride1D.Dense> buffer, int rows, int cols) : base(rows, cols) => _buffer = buffer;
+    private GpuFp32Weight(DeviceBuffer<float> buffer, int rows, int cols) : base(rows, cols) => _buffer = buffer;
 
     public ArrayView<float> View => _buffer.View;
-    public override long Bytes => _buffer.LengthInBytes;
+    public override long Bytes => _buffer.Bytes;
 
-    public static GpuFp32Weight Create(Accelerator accelerator, in LinearSource source)
+    public static GpuFp32Weight Create(DeviceArena arena, in LinearSource source)
     {
         if (source.IsQuantized) throw new ArgumentException("an fp32 weight needs fp32 values", nameof(source));
-        var weight = new GpuFp32Weight(accelerator.Allocate1D<float>(Math.Max(1, source.Values.Length)), source.Rows, source.Cols);
+        var weight = new GpuFp32Weight(arena.Allocate<float>(source.Values.Length), source.Rows, source.Cols);
         weight.View.SubView(0, source.Values.Length).CopyFromCPU(source.Values);
         return weight;
     }

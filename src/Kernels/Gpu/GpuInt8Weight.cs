@@ -20,18 +20,18 @@ public sealed class GpuInt8Weight : LinearWeight
     /// <summary>Host rows packed per upload, bounding the staging array.</summary>
     private const int UploadRows = 1024;
 
-    private readonly MemoryBuffer1D<int, Stride1D.Dense> _values;
-    private readonly MemoryBuffer1D<float, Stride1D.Dense> _scales;
+    private readonly DeviceBuffer<int> _values;
+    private readonly DeviceBuffer<float> _scales;
 
-    private GpuInt8Weight(Accelerator accelerator, int rows, int cols, int groupSize) : base(rows, cols)
+    private GpuInt8Weight(DeviceArena arena, int rows, int cols, int groupSize) : base(rows, cols)
     {
         PaddedRows = (rows + RowAlignment - 1) / RowAlignment * RowAlignment;
         PaddedCols = (cols + GpuInt8Math.Block - 1) / GpuInt8Math.Block * GpuInt8Math.Block;
         Blocks = PaddedCols / GpuInt8Math.Block;
         Groups = (cols + groupSize - 1) / groupSize;
         BlocksPerGroup = groupSize == cols ? Blocks : groupSize / GpuInt8Math.Block;
-        _values = accelerator.Allocate1D<int>((long)PaddedRows * PaddedCols / 4);
-        _scales = accelerator.Allocate1D<float>((long)PaddedRows * Groups);
+        _values = arena.Allocate<int>((long)PaddedRows * PaddedCols / 4);
+        _scales = arena.Allocate<float>((long)PaddedRows * Groups);
     }
 
     public int PaddedRows { get; }
@@ -42,7 +42,7 @@ public sealed class GpuInt8Weight : LinearWeight
     /// <summary>Consecutive 128-column blocks that share one weight scale (all of them with one scale per row).</summary>
     public int BlocksPerGroup { get; }
 
-    public override long Bytes => _values.LengthInBytes + _scales.LengthInBytes;
+    public override long Bytes => _values.Bytes + _scales.Bytes;
 
     /// <summary>[PaddedRows, PaddedCols / 4]: four int8 values per int.</summary>
     internal ArrayView<int> Values => _values.View;
@@ -55,10 +55,10 @@ public sealed class GpuInt8Weight : LinearWeight
     {
         long paddedRows = (rows + RowAlignment - 1) / RowAlignment * RowAlignment;
         long paddedCols = (cols + GpuInt8Math.Block - 1) / GpuInt8Math.Block * GpuInt8Math.Block;
-        return paddedRows * paddedCols + paddedRows * ((cols + groupSize - 1) / groupSize) * sizeof(float);
+        return DeviceArena.RoundUp(paddedRows * paddedCols) + DeviceArena.RoundUp(paddedRows * ((cols + groupSize - 1) / groupSize) * sizeof(float));
     }
 
-    public static GpuInt8Weight Create(Accelerator accelerator, in LinearSource source)
+    public static GpuInt8Weight Create(DeviceArena arena, in LinearSource source)
     {
         if (!source.IsQuantized) throw new ArgumentException("an int8 weight needs a quantized source", nameof(source));
         int rows = source.Rows, cols = source.Cols, groupSize = source.GroupSize;
@@ -68,7 +68,7 @@ public sealed class GpuInt8Weight : LinearWeight
                 $"{GpuInt8Math.Block}: activations are quantized in blocks of {GpuInt8Math.Block} columns, and each " +
                 "block's integer dot product is scaled by a single weight scale", nameof(source));
         }
-        var weight = new GpuInt8Weight(accelerator, rows, cols, groupSize);
+        var weight = new GpuInt8Weight(arena, rows, cols, groupSize);
         try
         {
             weight.Upload(source.Quantized, source.Scales);
@@ -84,8 +84,8 @@ public sealed class GpuInt8Weight : LinearWeight
     private void Upload(ReadOnlySpan<sbyte> quantized, ReadOnlySpan<float> scales)
     {
         // Padding must be zeros: the kernels multiply it. Staged rows keep the zeros past Cols from allocation.
-        _values.MemSetToZero();
-        _scales.MemSetToZero();
+        _values.View.MemSetToZero();
+        _scales.View.MemSetToZero();
         var rowInts = PaddedCols / 4;
         var staging = new int[Math.Min(Rows, UploadRows) * rowInts];
         var bytes = MemoryMarshal.AsBytes(staging.AsSpan());

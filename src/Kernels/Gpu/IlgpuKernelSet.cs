@@ -97,10 +97,28 @@ public sealed class IlgpuKernelSet : IKernelSet
     }
 
     public LinearWeight CreateLinear(in LinearSource source) =>
-        source.IsQuantized ? GpuInt8Weight.Create(_accelerator, source) : GpuFp32Weight.Create(_accelerator, source);
+        source.IsQuantized ? GpuInt8Weight.Create(_arena, source) : GpuFp32Weight.Create(_arena, source);
 
     public long LinearBytes(int rows, int cols, int groupSize) =>
-        groupSize == 0 ? (long)rows * cols * sizeof(float) : GpuInt8Weight.BytesFor(rows, cols, groupSize);
+        groupSize == 0 ? DeviceArena.RoundUp((long)rows * cols * sizeof(float)) : GpuInt8Weight.BytesFor(rows, cols, groupSize);
+
+    public long EmbeddingBytes(int rows, int cols, ScalarType type) => DeviceArena.RoundUp((long)rows * cols * type.SizeOf());
+
+    public long VectorBytes(int length) => DeviceArena.RoundUp((long)length * sizeof(float));
+
+    public long RopeBytes(int headDim, int maxPositions) => 2 * DeviceArena.RoundUp((long)maxPositions * (headDim / 2) * sizeof(float));
+
+    /// <summary>The device arena takes the plan's bytes in one piece; more than the GPU has is refused here.</summary>
+    public void ReserveMemory(long bytes)
+    {
+        // The CPU accelerator's memory is the host's.
+        var capacity = _accelerator is ILGPU.Runtime.CPU.CPUAccelerator ? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes : _accelerator.MemorySize;
+        var free = capacity - _arena.ReservedBytes;
+        if (bytes > free)
+            throw new DromedaryException($"the plan needs {bytes >> 20} MiB of device memory but {Runtime.Description} has {free >> 20} MiB left; " +
+                                         "try int8 weights or a shorter context ('dromedary plan' shows the breakdown).");
+        _arena.Reserve(bytes);
+    }
 
     public long ActivationBytes(int rows, int cols) => DeviceArena.RoundUp((long)rows * cols * sizeof(float));
 
@@ -120,7 +138,7 @@ public sealed class IlgpuKernelSet : IKernelSet
             throw new ArgumentException($"embedding tables are F32, F16 or BF16, not {type}", nameof(type));
         if (data.Length != (long)rows * cols * type.SizeOf())
             throw new ArgumentException($"embedding [{rows}, {cols}] of {type} needs {(long)rows * cols * type.SizeOf()} bytes, got {data.Length}");
-        var table = new GpuEmbeddingTable(_accelerator.Allocate1D<byte>(Math.Max(4, data.Length)), type, rows, cols);
+        var table = new GpuEmbeddingTable(_arena.Allocate<byte>(data.Length), type, rows, cols);
         table.View.SubView(0, data.Length).CopyFromCPU(data);
         return table;
     }

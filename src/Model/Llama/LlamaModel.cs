@@ -1,11 +1,15 @@
 using Dromedary.Kernels;
 using Dromedary.Model.Config;
+using Dromedary.Model.Planning;
 using Dromedary.Model.Safetensors;
 
 namespace Dromedary.Model.Llama;
 
-/// <summary>Options for loading a model: weight precision and, when quantizing at load, the group size (0 = per row).</summary>
-public sealed record ModelLoadOptions(Precision Precision = Precision.Int8, int GroupSize = 0);
+/// <summary>
+/// Options for loading a model: weight precision; when quantizing at load, the group size (0 = per row); and
+/// what to plan memory for: sessions held at once and their context (default: max_position_embeddings).
+/// </summary>
+public sealed record ModelLoadOptions(Precision Precision = Precision.Int8, int GroupSize = 0, int Sequences = 1, int? Context = null);
 
 /// <summary>A LLaMA model's weights, loaded into one kernel set. Run it through a <see cref="LlamaSession"/>.</summary>
 public sealed class LlamaModel : IDisposable
@@ -43,6 +47,9 @@ public sealed class LlamaModel : IDisposable
     {
         var config = LlamaConfig.Load(directory);
         using var checkpoint = Checkpoint.Open(directory);
+        var context = options.Context ?? config.MaxPositions;
+        kernels.ReserveMemory(InferencePlanner.Plan(config, kernels, options.Precision, options.GroupSize, options.Sequences,
+            context, LlamaSession.DefaultChunk).Total);
         var description = $"hidden_size {config.HiddenSize}, intermediate_size {config.IntermediateSize}, " +
                           $"heads {config.Heads}, kv heads {config.KvHeads}, vocab_size {config.VocabSize}";
         using var loader = new WeightLoader(checkpoint, kernels, options.Precision, options.GroupSize, description);

@@ -28,7 +28,10 @@ public sealed class LlamaSession : IDisposable
     private readonly Activation _hidden, _normed, _query, _key, _value, _attention, _projection, _gate, _up, _lastRow, _logits;
     private readonly int[] _positions;
 
-    public LlamaSession(LlamaModel model, int capacity, int maxChunk = 128)
+    /// <summary>Tokens per forward chunk unless a session asks otherwise; memory plans assume it.</summary>
+    public const int DefaultChunk = 128;
+
+    public LlamaSession(LlamaModel model, int capacity, int maxChunk = DefaultChunk)
     {
         var config = model.Config;
         if (capacity > config.MaxPositions)

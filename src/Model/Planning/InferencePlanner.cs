@@ -22,7 +22,7 @@ public static class InferencePlanner
             kernels.LinearBytes(rows, cols, precision == Precision.Int8 ? Int8Format.EffectiveGroupSize(groupSize, cols) : 0);
 
         var layer = Linear(d, d) * 2 + Linear(kv, d) * 2 + Linear(f, d) * 2 + Linear(d, f);
-        var embeddingBytes = (long)v * d * EmbeddingElementSize(config);
+        var embeddingBytes = kernels.EmbeddingBytes(v, d, EmbeddingType(config));
         chunk = Math.Max(1, Math.Min(chunk, context));
         var buffers = LlamaSession.Buffers(config, chunk).Sum(b => kernels.ActivationBytes(b.Rows, b.Cols));
         return new MemoryPlan(
@@ -30,13 +30,18 @@ public static class InferencePlanner
             new("weights", $"linear layers ({config.Layers} × 7, {(precision == Precision.Int8 ? "int8" : "fp32")})", layer * config.Layers),
             new("weights", "LM head", Linear(v, d)),
             new("weights", $"embedding ({config.TorchDtype})", embeddingBytes),
-            new("weights", "norms", (2L * config.Layers + 1) * d * sizeof(float)),
-            new("weights", "rotary table", (long)config.MaxPositions * config.HeadDim * sizeof(float)),
+            new("weights", "norms", (2L * config.Layers + 1) * kernels.VectorBytes(d)),
+            new("weights", "rotary table", kernels.RopeBytes(config.HeadDim, config.MaxPositions)),
             new("KV cache", $"{sequences} × {context} positions", sequences * kernels.KvCacheBytes(config.Layers, context, config.KvHeads, config.HeadDim)),
             new("activations", $"{sequences} × chunks of {chunk} tokens", sequences * buffers),
         ]);
     }
 
-    /// <summary>Embeddings stay in the checkpoint's type: 2 bytes for fp16/bf16, 4 for fp32.</summary>
-    private static int EmbeddingElementSize(LlamaConfig config) => config.TorchDtype is "float16" or "bfloat16" ? 2 : 4;
+    /// <summary>Embeddings stay in the checkpoint's type (config.json's torch_dtype).</summary>
+    private static ScalarType EmbeddingType(LlamaConfig config) => config.TorchDtype switch
+    {
+        "float16" => ScalarType.F16,
+        "bfloat16" => ScalarType.BF16,
+        _ => ScalarType.F32,
+    };
 }

@@ -54,7 +54,7 @@ internal sealed class PlanCommand : Command<PlanCommand.Settings>
         var config = ModelPresets.Resolve(settings.Model);
         var precision = new ModelSettings { Model = settings.Model, Precision = settings.Precision }.ParsedPrecision;
         using var kernels = KernelRegistry.Create(settings.Kernels, 1);
-        var plan = InferencePlanner.Plan(config, kernels, precision, settings.Group, settings.Batch, settings.Context, chunk: 128);
+        var plan = InferencePlanner.Plan(config, kernels, precision, settings.Group, settings.Batch, settings.Context, Dromedary.Model.Llama.LlamaSession.DefaultChunk);
 
         var table = new Table().AddColumns("category", "item", "size");
         foreach (var item in plan.Items) table.AddRow(item.Category, Markup.Escape(item.Name), MemoryPlan.Format(item.Bytes));

@@ -17,11 +17,14 @@ public class InferencePlannerTests
         using var kernels = new CpuKernelSet("cpu", 1, Int8MatMul.Best);
         var folder = Fixtures.TinyLlama("f32");
         using var model = LlamaModel.Load(folder, kernels, new ModelLoadOptions(precision, group));
+        var loaded = kernels.AllocatedBytes;
         using var session = new LlamaSession(model, capacity: 40, maxChunk: 16);
 
         var plan = InferencePlanner.Plan(LlamaConfig.Load(folder), kernels, precision, group, sequences: 1, context: 40, chunk: 16);
+        var planned = InferencePlanner.Plan(LlamaConfig.Load(folder), kernels, precision, group, sequences: 0, context: 40, chunk: 16);
 
-        Assert.Equal(kernels.AllocatedBytes, plan.Total);
+        Assert.Equal(planned.Total, loaded);
+        Assert.Equal(plan.Total, kernels.AllocatedBytes);
     }
 
     [Fact]
