@@ -54,6 +54,7 @@ internal static partial class GpuMatMulBench
         {
             foreach (var matMul in matMuls) matMul.Dispose();
         }
+        StackDecodeBench.Run();
         return 0;
     }
 

@@ -5,6 +5,12 @@ using Dromedary.Bench;
 // anything else goes to BenchmarkDotNet (--filter, --list, ...).
 if (args.Length > 0 && args[0] == "e2e") return EndToEndBench.Run(args);
 if (args.Length > 0 && args[0] == "gpu") return GpuMatMulBench.Run(args);
+if (args.Length > 1 && args[0] == "stack")
+{
+    // `stack PRESET GB/s`: decode of generated layers of a preset's shape on the default kernel set.
+    StackDecodeBench.Run(args[1], double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) * 1e9);
+    return 0;
+}
 
 // Peaks are measured in this process so the throughput columns can report a fraction of them.
 PeakProbe.Measure(threads: MatMulBenchmarks.Threads);

@@ -50,7 +50,8 @@ internal static class RandomCheckpoint
         return directory;
     }
 
-    private static IEnumerable<(string Name, long[] Shape)> Shapes(LlamaConfig c)
+    /// <summary>Every tensor of a LLaMA of this shape, in Hugging Face names.</summary>
+    public static IEnumerable<(string Name, long[] Shape)> Shapes(LlamaConfig c)
     {
         yield return (TensorNames.Embedding, [c.VocabSize, c.HiddenSize]);
         for (var l = 0; l < c.Layers; l++)

@@ -47,6 +47,13 @@ public sealed class LlamaModel : IDisposable
     {
         var config = LlamaConfig.Load(directory);
         using var checkpoint = Checkpoint.Open(directory);
+        return Load(config, checkpoint, kernels, options, progress);
+    }
+
+    /// <summary>Loads a model of <paramref name="config"/>'s shape from any tensor source (a checkpoint, generated weights).</summary>
+    public static LlamaModel Load(LlamaConfig config, ITensorSource checkpoint, IKernelSet kernels, ModelLoadOptions options,
+        IProgress<(int Done, int Total)>? progress = null)
+    {
         var context = options.Context ?? config.MaxPositions;
         kernels.ReserveMemory(InferencePlanner.Plan(config, kernels, options.Precision, options.GroupSize, options.Sequences,
             context, LlamaSession.DefaultChunk).Total);

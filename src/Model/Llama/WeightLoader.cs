@@ -14,7 +14,7 @@ namespace Dromedary.Model.Llama;
 /// </summary>
 internal sealed class WeightLoader : IDisposable
 {
-    private readonly Checkpoint _checkpoint;
+    private readonly ITensorSource _checkpoint;
     private readonly IKernelSet _kernels;
     private readonly Precision _precision;
     private readonly int _groupSize;
@@ -23,14 +23,14 @@ internal sealed class WeightLoader : IDisposable
     private readonly ScratchBuffer<float> _floats = new(), _scales = new();
     private readonly ScratchBuffer<sbyte> _quantized = new();
 
-    public WeightLoader(Checkpoint checkpoint, IKernelSet kernels, Precision precision, int groupSize, string configDescription)
+    public WeightLoader(ITensorSource checkpoint, IKernelSet kernels, Precision precision, int groupSize, string configDescription)
     {
         _checkpoint = checkpoint;
         _kernels = kernels;
         _precision = precision;
         _groupSize = groupSize;
         _configDescription = configDescription;
-        _storedGroupSize = new Lazy<int>(() => Int8Format.ParseGroupSize(checkpoint.Metadata, checkpoint.Files[0]));
+        _storedGroupSize = new Lazy<int>(() => Int8Format.ParseGroupSize(checkpoint.Metadata, checkpoint.Origin));
     }
 
     public LinearWeight Linear(string name, int rows, int cols)

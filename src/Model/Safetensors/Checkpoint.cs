@@ -6,7 +6,7 @@ namespace Dromedary.Model.Safetensors;
 /// A model folder's weights: one model.safetensors, shards listed by model.safetensors.index.json, or loose
 /// *.safetensors files. Tensors are looked up by name across all files.
 /// </summary>
-public sealed unsafe class Checkpoint : IDisposable
+public sealed unsafe class Checkpoint : ITensorSource, IDisposable
 {
     public const string SingleFileName = "model.safetensors";
 
@@ -23,6 +23,8 @@ public sealed unsafe class Checkpoint : IDisposable
     }
 
     public string Folder { get; }
+
+    public string Origin => Files[0];
 
     /// <summary>Paths of the opened files, in name order.</summary>
     public IReadOnlyList<string> Files { get; }
