@@ -27,7 +27,7 @@ internal static partial class GpuMatMulBench
     public static int Run(string[] args)
     {
         if (args.Length > 1) WritePtx(args[1]);
-        MapLibcuda();
+        IlgpuRuntime.EnsureDriverMapped();
         using var context = Context.Create(builder => builder.Cuda().EnableAlgorithms().Optimize(OptimizationLevel.O2));
         if (context.GetCudaDevices().Count == 0)
         {
@@ -124,14 +124,6 @@ internal static partial class GpuMatMulBench
         }
         Console.WriteLine($"gpu: SM_90 PTX of {GpuInt8MatMul.Kernels.Count} kernels written to {directory}");
     }
-
-    /// <summary>ILGPU imports the driver as "cuda"; machines with only the driver often have just libcuda.so.1.</summary>
-    private static void MapLibcuda() =>
-        AssemblyLoadContext.Default.ResolvingUnmanagedDll += (assembly, name) =>
-            assembly == typeof(Context).Assembly && name == "cuda" && OperatingSystem.IsLinux() &&
-            NativeLibrary.TryLoad("libcuda.so.1", out var handle)
-                ? handle
-                : IntPtr.Zero;
 
     private const int AttributeLocalBytes = 3, AttributeRegisters = 4; // CU_FUNC_ATTRIBUTE_*
 

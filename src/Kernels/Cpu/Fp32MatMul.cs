@@ -259,26 +259,11 @@ public sealed unsafe class Fp32MatMul : IDisposable
     /// W as the [w.Rows, w.Cols] operand of dY · W: a panel of 16 input columns gathers, for every output row, the
     /// row's 16 values, which the packed layout keeps 16 floats apart.
     /// </summary>
-    private sealed class TransposedPanels(WorkerPool pool, bool useVector512) : PanelGemm(pool, useVector512)
+    private sealed class TransposedPanels(WorkerPool pool, bool useVector512) : WeightPanels<Fp32Weight>(pool, useVector512)
     {
-        private Fp32Weight? _weight;
-
-        public void Run(float* dY, int rows, Fp32Weight w, float* dX)
-        {
-            _weight = w;
-            try
-            {
-                Run(dY, w.Rows, 1, rows, w.Cols, w.Rows, dX, accumulate: false);
-            }
-            finally
-            {
-                _weight = null;
-            }
-        }
-
         protected override void FillPanel(int panel, int firstK, int k, float* target)
         {
-            var w = _weight!;
+            var w = Weight;
             var first = panel * PanelWidth;
             var width = Math.Min(PanelWidth, w.Cols - first);
             for (var o = firstK; o < firstK + k; o++, target += PanelWidth)

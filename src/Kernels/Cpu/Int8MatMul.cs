@@ -370,26 +370,11 @@ public sealed unsafe class Int8MatMul : IDisposable
     /// row in the packed layout, and lie in one scale group (groups span whole 128-column blocks, or the row).
     /// Columns past w.Cols are packed as zeros and dequantize to zero.
     /// </summary>
-    private sealed class DequantizedPanels(WorkerPool pool, bool useVector512) : PanelGemm(pool, useVector512)
+    private sealed class DequantizedPanels(WorkerPool pool, bool useVector512) : WeightPanels<Int8Weight>(pool, useVector512)
     {
-        private Int8Weight? _weight;
-
-        public void Run(float* dY, int rows, Int8Weight w, float* dX)
-        {
-            _weight = w;
-            try
-            {
-                Run(dY, w.Rows, 1, rows, w.Cols, w.Rows, dX, accumulate: false);
-            }
-            finally
-            {
-                _weight = null;
-            }
-        }
-
         protected override void FillPanel(int panel, int firstK, int k, float* target)
         {
-            var w = _weight!;
+            var w = Weight;
             var first = panel * PanelWidth;
             var group = first / w.GroupSize;
             for (var o = firstK; o < firstK + k; o++, target += PanelWidth)

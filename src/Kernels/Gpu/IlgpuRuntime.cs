@@ -31,6 +31,12 @@ public sealed class IlgpuRuntime : IDisposable
         };
     }
 
+    /// <summary>Makes sure the libcuda.so.1 fallback is in place before a Context is made outside this class.</summary>
+    public static void EnsureDriverMapped()
+    {
+        // Calling any static member runs the static constructor, which installs the resolver once.
+    }
+
     private IlgpuRuntime(Context context, Accelerator accelerator, string description)
     {
         Context = context;

@@ -135,7 +135,7 @@ public sealed class GpuInt8Tests(GpuInt8Tests.Simulator simulator, ITestOutputHe
     [InlineData(GpuInt8Variant.Mma)]
     public void OnCudaMatchesCpuKernel(GpuInt8Variant variant)
     {
-        CudaDriver.MapLibcuda();
+        IlgpuRuntime.EnsureDriverMapped();
         using var context = Context.Create(builder => builder.Cuda().EnableAlgorithms().Optimize(OptimizationLevel.O2));
         Assert.SkipUnless(context.GetCudaDevices().Count > 0, "no CUDA device");
         using var accelerator = context.GetCudaDevices()[0].CreateCudaAccelerator(context);
@@ -221,25 +221,6 @@ public sealed class GpuInt8Tests(GpuInt8Tests.Simulator simulator, ITestOutputHe
             var values = new float[count];
             for (var i = 0; i < count; i++) values[i] = (float)(random.NextDouble() * 2 - 1) * range;
             return values;
-        }
-    }
-
-    /// <summary>
-    /// ILGPU imports the driver as "cuda" (libcuda.so); machines with only the driver often have just
-    /// libcuda.so.1, and then ILGPU silently sees no GPU. This fallback runs only after ILGPU's own lookup failed.
-    /// </summary>
-    private static class CudaDriver
-    {
-        private static int s_mapped;
-
-        public static void MapLibcuda()
-        {
-            if (Interlocked.Exchange(ref s_mapped, 1) == 1) return;
-            AssemblyLoadContext.Default.ResolvingUnmanagedDll += (assembly, name) =>
-                assembly == typeof(Context).Assembly && name == "cuda" && OperatingSystem.IsLinux() &&
-                NativeLibrary.TryLoad("libcuda.so.1", out var handle)
-                    ? handle
-                    : IntPtr.Zero;
         }
     }
 }
