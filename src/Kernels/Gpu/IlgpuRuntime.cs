@@ -70,6 +70,18 @@ public sealed class IlgpuRuntime : IDisposable
     /// <summary>Whether <see cref="Create"/> would find a CUDA device (ILGPU must also support its architecture).</summary>
     public static bool HasCudaDevice() => BestCudaArchitecture() is not null;
 
+    /// <summary>One line per CUDA device (name, compute capability, memory), and the driver library used.</summary>
+    public static IReadOnlyList<string> DescribeCudaDevices()
+    {
+        using var context = Context.Create(builder => builder.Cuda());
+        var lines = new List<string>();
+        foreach (var device in context.GetCudaDevices())
+            lines.Add($"{device.Name}: compute capability {device.Architecture?.Major}.{device.Architecture?.Minor}, " +
+                      $"{device.MemorySize >> 30} GiB, driver {device.DriverVersion.Major}.{device.DriverVersion.Minor} " +
+                      $"({s_resolvedDriver ?? "libcuda.so"})");
+        return lines;
+    }
+
     /// <summary>The newest compute capability among the CUDA devices, or null when there is none.</summary>
     public static CudaArchitecture? BestCudaArchitecture()
     {

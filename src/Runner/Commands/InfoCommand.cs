@@ -12,11 +12,14 @@ internal sealed class InfoCommand : Command
     {
         AnsiConsole.MarkupLine($"[bold]CPU[/]: {Environment.ProcessorCount} threads; " +
                                $"AVX2 {Avx2.IsSupported}, AVX-512 {Vector512.IsHardwareAccelerated}, AVX-VNNI {AvxVnni.IsSupported}");
+        var gpus = Dromedary.Kernels.Gpu.IlgpuRuntime.DescribeCudaDevices();
+        if (gpus.Count == 0) AnsiConsole.MarkupLine("[bold]GPU[/]: no CUDA device (none present, or no driver library libcuda.so / libcuda.so.1)");
+        foreach (var gpu in gpus) AnsiConsole.MarkupLineInterpolated($"[bold]GPU[/]: {gpu}");
         var table = new Table().AddColumns("kernel set", "what it is");
         foreach (var (name, summary) in KernelRegistry.Available) table.AddRow(name, Markup.Escape(summary));
         AnsiConsole.Write(table);
         using var chosen = KernelRegistry.Create(null, Environment.ProcessorCount);
-        AnsiConsole.MarkupLineInterpolated($"chosen by default: [bold]{chosen.Name}[/] ({chosen.Description})");
+        AnsiConsole.MarkupLineInterpolated($"chosen by default, for every op: [bold]{chosen.Name}[/] ({chosen.Description})");
         return 0;
     }
 }
