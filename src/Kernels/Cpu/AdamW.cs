@@ -1,0 +1,101 @@
+using System.Numerics;
+
+namespace Dromedary.Kernels.Cpu;
+
+/// <summary>
+/// AdamW's settings besides the learning rate. The defaults are the method's (METHOD.md §4.4): betas 0.9/0.999,
+/// eps 1e-8 and weight decay 0, which accelerate's DummyOptim leaves DeepSpeed's fused AdamW with.
+/// </summary>
+public sealed record AdamWOptions(double Beta1 = 0.9, double Beta2 = 0.999, double Epsilon = 1e-8, double WeightDecay = 0);
+
+/// <summary>
+/// One fused AdamW update per tensor, in the order torch.optim.AdamW applies it: decoupled decay
+/// p ← p·(1 − lr·wd); m ← β1·m + (1 − β1)·g; v ← β2·v + (1 − β2)·g²;
+/// p ← p − lr/(1 − β1ᵗ) · m / (√v / √(1 − β2ᵗ) + eps). The scalars are worked out in double, the tensors in fp32.
+/// Large tensors are cut into chunks over the worker pool; each element's arithmetic is the same whatever the
+/// chunking, so results do not depend on the thread count. One call at a time per instance.
+/// </summary>
+public sealed unsafe class CpuAdamW
+{
+    /// <summary>Elements per chunk: 4 arrays × 64 KB, enough streaming to repay handing a chunk to a thread.</summary>
+    private const int Grain = 16384;
+
+    private readonly WorkerPool _pool;
+    private readonly Action<int, int> _body;
+
+    // The call in progress: spans cannot live in fields, so Step pins them and parks their pointers here.
+    private float* _parameters;
+    private float* _gradient;
+    private float* _m;
+    private float* _v;
+    private float _decay;
+    private float _stepSize;
+    private float _bias2Sqrt;
+
+    public CpuAdamW(WorkerPool pool, AdamWOptions options)
+    {
+        if (!(options.Beta1 is >= 0 and < 1) || !(options.Beta2 is >= 0 and < 1))
+            throw new ArgumentOutOfRangeException(nameof(options), "betas must lie in [0, 1)");
+        if (!(options.Epsilon >= 0) || !(options.WeightDecay >= 0))
+            throw new ArgumentOutOfRangeException(nameof(options), "eps and weight decay must be ≥ 0");
+        _pool = pool;
+        Options = options;
+        _body = Update;
+    }
+
+    public AdamWOptions Options { get; }
+
+    /// <summary>Applies update number <paramref name="step"/> (1 for the first) to one tensor and its moments.</summary>
+    /// <param name="m">First moment, zero before the first step; updated in place. Likewise <paramref name="v"/>.</param>
+    public void Step(Span<float> parameters, ReadOnlySpan<float> gradient, Span<float> m, Span<float> v, double learningRate, int step)
+    {
+        var n = parameters.Length;
+        if (gradient.Length != n || m.Length != n || v.Length != n)
+            throw new ArgumentException($"parameters ({n}), gradient ({gradient.Length}), m ({m.Length}) and v ({v.Length}) must have equal length");
+        ArgumentOutOfRangeException.ThrowIfLessThan(step, 1);
+        if (!(learningRate >= 0) || double.IsInfinity(learningRate))
+            throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "the learning rate must be finite and ≥ 0");
+        _decay = (float)(1 - learningRate * Options.WeightDecay);
+        _stepSize = (float)(learningRate / (1 - Math.Pow(Options.Beta1, step)));
+        _bias2Sqrt = (float)Math.Sqrt(1 - Math.Pow(Options.Beta2, step));
+        fixed (float* p = parameters, g = gradient, mp = m, vp = v)
+        {
+            _parameters = p;
+            _gradient = g;
+            _m = mp;
+            _v = vp;
+            _pool.For(n, Grain, _body);
+            _parameters = _m = _v = null;
+            _gradient = null;
+        }
+    }
+
+    private void Update(int start, int end)
+    {
+        float beta1 = (float)Options.Beta1, beta2 = (float)Options.Beta2, eps = (float)Options.Epsilon;
+        float oneMinusBeta1 = (float)(1 - Options.Beta1), oneMinusBeta2 = (float)(1 - Options.Beta2);
+        float decay = _decay, stepSize = _stepSize, bias2Sqrt = _bias2Sqrt;
+        var width = Vector<float>.Count;
+        var i = start;
+        for (; i <= end - width; i += width)
+        {
+            var g = Vector.Load(_gradient + i);
+            var m = Vector.Load(_m + i) * beta1 + g * oneMinusBeta1;
+            var v = Vector.Load(_v + i) * beta2 + g * g * oneMinusBeta2;
+            var denominator = Vector.SquareRoot(v) / bias2Sqrt + new Vector<float>(eps);
+            var p = Vector.Load(_parameters + i) * decay - m / denominator * stepSize;
+            m.Store(_m + i);
+            v.Store(_v + i);
+            p.Store(_parameters + i);
+        }
+        for (; i < end; i++)
+        {
+            var g = _gradient[i];
+            var m = _m[i] * beta1 + g * oneMinusBeta1;
+            var v = _v[i] * beta2 + g * g * oneMinusBeta2;
+            _m[i] = m;
+            _v[i] = v;
+            _parameters[i] = _parameters[i] * decay - m / (MathF.Sqrt(v) / bias2Sqrt + eps) * stepSize;
+        }
+    }
+}

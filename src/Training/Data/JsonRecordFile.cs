@@ -1,0 +1,132 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Dromedary.Training.Data;
+
+/// <summary>
+/// Reads records from a JSON array file or a JSON Lines file (told apart by the first non-space character) and
+/// reports every bad record at once, each as "file:line: problem", so a user can fix a data set in one pass.
+/// </summary>
+internal static class JsonRecordFile
+{
+    /// <summary>Problems listed in one error; the rest are counted.</summary>
+    private const int MaxListed = 50;
+
+    /// <summary>Turns one JSON object into a record, or adds the problems (without location) and returns null.</summary>
+    public delegate T? Parser<T>(JsonElement record, List<string> problems) where T : class;
+
+    /// <param name="what">What the file should hold, for the messages ("training records").</param>
+    public static IReadOnlyList<T> Read<T>(string path, bool allowArray, string what, Parser<T> parse) where T : class
+    {
+        if (!File.Exists(path)) throw new DromedaryException($"{path}: not found.");
+        var (first, line) = FirstCharacter(path);
+        var records = new List<T>();
+        var problems = new List<string>();
+        if (first == '[' && allowArray) ReadArray(path, parse, records, problems);
+        else if (first == '{') ReadLines(path, parse, records, problems);
+        else if (first is null) throw new DromedaryException($"{path}: empty; expected {what}.");
+        else
+        {
+            var expected = allowArray ? "a JSON array of objects or JSON lines" : "JSON lines";
+            throw new DromedaryException($"{path}:{line}: expected {expected} with {what}, found '{first}'.");
+        }
+        if (problems.Count > 0) throw new DromedaryException(Summary(path, problems));
+        if (records.Count == 0) throw new DromedaryException($"{path}: holds no {what}.");
+        return records;
+    }
+
+    private static (char? First, int Line) FirstCharacter(string path)
+    {
+        using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        var line = 1;
+        for (var c = reader.Read(); c >= 0; c = reader.Read())
+        {
+            if (c == '\n') line++;
+            else if (!char.IsWhiteSpace((char)c)) return ((char)c, line);
+        }
+        return (null, line);
+    }
+
+    private static void ReadLines<T>(string path, Parser<T> parse, List<T> records, List<string> problems) where T : class
+    {
+        var lineNumber = 0;
+        var found = new List<string>();
+        foreach (var line in File.ReadLines(path, Encoding.UTF8))
+        {
+            lineNumber++;
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            found.Clear();
+            try
+            {
+                using var document = JsonDocument.Parse(line);
+                var record = ParseObject(document.RootElement, parse, found);
+                if (record is not null) records.Add(record);
+            }
+            catch (JsonException e)
+            {
+                found.Add($"not valid JSON ({Reason(e)})");
+            }
+            foreach (var problem in found) problems.Add($"{path}:{lineNumber}: {problem}");
+        }
+    }
+
+    /// <summary>
+    /// Walks the array element by element with Utf8JsonReader, whose byte offsets give each element's line; a
+    /// syntax error ends the walk, since nothing after it can be located reliably.
+    /// </summary>
+    private static void ReadArray<T>(string path, Parser<T> parse, List<T> records, List<string> problems) where T : class
+    {
+        var json = File.ReadAllBytes(path).AsSpan();
+        if (json.StartsWith(Encoding.UTF8.Preamble)) json = json[Encoding.UTF8.Preamble.Length..];
+        var reader = new Utf8JsonReader(json);
+        long counted = 0;
+        var line = 1;
+        var found = new List<string>();
+        try
+        {
+            reader.Read();
+            for (var index = 0; reader.Read() && reader.TokenType != JsonTokenType.EndArray; index++)
+            {
+                // Offsets only grow, so each newline is counted once over the file.
+                line += json[(int)counted..(int)reader.TokenStartIndex].Count((byte)'\n');
+                counted = reader.TokenStartIndex;
+                found.Clear();
+                using (var document = JsonDocument.ParseValue(ref reader))
+                {
+                    var record = ParseObject(document.RootElement, parse, found);
+                    if (record is not null) records.Add(record);
+                }
+                foreach (var problem in found) problems.Add($"{path}:{line}: element {index}: {problem}");
+            }
+            // Anything but white space after the array makes the reader throw.
+            while (reader.Read()) { }
+        }
+        catch (JsonException e)
+        {
+            problems.Add($"{path}:{(e.LineNumber ?? 0) + 1}: not valid JSON ({Reason(e)})");
+        }
+    }
+
+    private static T? ParseObject<T>(JsonElement element, Parser<T> parse, List<string> problems) where T : class
+    {
+        if (element.ValueKind == JsonValueKind.Object) return parse(element, problems);
+        problems.Add($"expected a JSON object, found {JsonFields.Describe(element.ValueKind)}");
+        return null;
+    }
+
+    /// <summary>The reader's message without its "LineNumber: … | BytePositionInLine: …" tail; we give the line ourselves.</summary>
+    private static string Reason(JsonException e)
+    {
+        var message = e.Message;
+        var tail = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        return (tail >= 0 ? message[..tail] : message).TrimEnd('.', ' ');
+    }
+
+    private static string Summary(string path, List<string> problems)
+    {
+        var listed = string.Join("\n", problems.Take(MaxListed));
+        var more = problems.Count > MaxListed ? $"\n… and {problems.Count - MaxListed} more" : "";
+        var header = problems.Count == 1 ? "" : $"{path}: {problems.Count} problems:\n";
+        return header + listed + more;
+    }
+}
