@@ -1,3 +1,4 @@
+using Dromedary.Kernels;
 using Dromedary.Kernels.Cpu;
 
 namespace Dromedary.Model.Generation;

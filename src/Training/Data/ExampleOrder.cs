@@ -1,3 +1,5 @@
+using Dromedary.Kernels;
+
 namespace Dromedary.Training.Data;
 
 /// <summary>Where a run stands in its data: the epoch and how many examples of that epoch's order are used. Checkpoints save it.</summary>
@@ -51,21 +53,12 @@ public sealed class ExampleOrder
     {
         var order = new int[count];
         for (var i = 0; i < count; i++) order[i] = i;
-        var state = ((ulong)(uint)seed << 32) | (uint)epoch;
+        var random = new SplitMix64(((ulong)(uint)seed << 32) | (uint)epoch);
         for (var i = count - 1; i > 0; i--)
         {
-            // The high half of a 64×64-bit product maps the draw onto [0, i]; the bias is below 2⁻³².
-            var j = (int)Math.BigMul(SplitMix64(ref state), (ulong)(i + 1), out _);
+            var j = random.NextBelow(i + 1);
             (order[i], order[j]) = (order[j], order[i]);
         }
         return order;
-    }
-
-    private static ulong SplitMix64(ref ulong state)
-    {
-        var z = state += 0x9E3779B97F4A7C15;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EB;
-        return z ^ (z >> 31);
     }
 }

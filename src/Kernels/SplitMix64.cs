@@ -1,4 +1,4 @@
-namespace Dromedary.Model.Generation;
+namespace Dromedary.Kernels;
 
 /// <summary>
 /// A small seeded generator whose sequence we own: a request's samples depend only on its seed, on every .NET
@@ -15,6 +15,9 @@ public struct SplitMix64(ulong seed)
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         return z ^ (z >> 31);
     }
+
+    /// <summary>Uniform in [0, <paramref name="bound"/>): the high half of a 64×64-bit product (bias below 2⁻³²).</summary>
+    public int NextBelow(int bound) => (int)Math.BigMul(Next(), (ulong)bound, out _);
 
     /// <summary>Uniform in [0, 1) with 53 random bits.</summary>
     public double NextDouble() => (Next() >> 11) * (1.0 / (1UL << 53));
