@@ -69,11 +69,11 @@ public sealed class LoraAdapter
     public void CheckFits(LlamaConfig model, string modelName)
     {
         var misfit = Layers != model.Layers
-            ? $"{Layers} layers, the model {model.Layers}"
+            ? $"the adapter has {Layers} layers, the model {model.Layers}"
             : Matrices.Where(m => m.Target.Shape(model) != (m.Out, m.In))
-                .Select(m => $"{m.Target.PeftName()} is {m.Out}×{m.In}, the model's {m.Target.Shape(model).Out}×{m.Target.Shape(model).In}")
+                .Select(m => $"the adapter's {m.Target.PeftName()} is {m.Out}×{m.In}, the model's {m.Target.Shape(model).Out}×{m.Target.Shape(model).In}")
                 .FirstOrDefault();
-        if (misfit != null) throw new DromedaryException($"the LoRA adapter does not fit model {modelName}: the adapter has {misfit}.");
+        if (misfit != null) throw new DromedaryException($"the LoRA adapter does not fit model {modelName}: {misfit}.");
     }
 
     /// <summary>Writes adapter_model.safetensors, then adapter_config.json, each atomically (temp file, sync, rename).</summary>
