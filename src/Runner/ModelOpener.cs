@@ -1,5 +1,7 @@
 using Dromedary.Kernels;
+using Dromedary.Model.Config;
 using Dromedary.Model.Llama;
+using Dromedary.Model.Lora;
 using Dromedary.Model.Tokenization;
 using Dromedary.Runner.Commands;
 
@@ -23,11 +25,12 @@ internal sealed class ModelOpener : IDisposable
     {
         var precision = settings.ParsedPrecision;
         var tokenizer = TextTokenizer.Load(settings.Model);
+        var adapter = settings.Adapter is { } folder ? LoraAdapter.Load(folder, LlamaConfig.Load(settings.Model)) : null;
         var kernels = KernelRegistry.Create(settings.Kernels, settings.Threads ?? Environment.ProcessorCount);
         try
         {
             var model = ProgressDisplay.Run($"loading {Path.GetFileName(Path.GetFullPath(settings.Model))}", "tensors",
-                progress => LlamaModel.Load(settings.Model, kernels, new ModelLoadOptions(precision, settings.Group), progress));
+                progress => LlamaModel.Load(settings.Model, kernels, new ModelLoadOptions(precision, settings.Group, adapter), progress));
             return new ModelOpener(kernels, model, tokenizer);
         }
         catch

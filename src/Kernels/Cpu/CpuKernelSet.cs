@@ -28,6 +28,11 @@ public sealed class CpuKernelSet : IKernelSet
     public string Name { get; }
     public string Description { get; }
 
+    // The set's threads and attention kernel, for the CPU training pass: it runs the same kernels on its own
+    // buffers, one call at a time, as a session does.
+    internal WorkerPool Pool => _pool;
+    internal CpuAttention CpuAttention => _attention;
+
     public long LinearBytes(int rows, int cols, int groupSize) =>
         groupSize == 0 ? Fp32Weight.BytesFor(rows, cols) : Int8Weight.BytesFor(rows, cols, groupSize);
 
@@ -95,12 +100,21 @@ public sealed class CpuKernelSet : IKernelSet
     public void RmsNorm(Activation input, VectorWeight weight, float eps, int rows, Activation output) =>
         CpuRmsNorm.Forward(Cpu(input).RowsSpan(rows), ((CpuVector)weight).Buffer.Span, eps, rows, Cpu(output).RowsSpan(rows));
 
-    public void Linear(Activation input, LinearWeight weight, int rows, Activation output)
+    public void Linear(Activation input, LinearWeight weight, int rows, Activation output) =>
+        Linear(Cpu(input).RowsSpan(rows), rows, weight, Cpu(output).RowsSpan(rows));
+
+    /// <summary>y[rows, weight.Rows] = x · Wᵀ on host spans (the training pass's buffers).</summary>
+    internal void Linear(ReadOnlySpan<float> x, int rows, LinearWeight weight, Span<float> y)
     {
-        var x = Cpu(input).RowsSpan(rows);
-        var y = Cpu(output).RowsSpan(rows);
         if (weight is Int8Weight int8) _int8.Forward(x, rows, int8, y);
         else _fp32.Forward(x, rows, (Fp32Weight)weight, y);
+    }
+
+    /// <summary>dX[rows, weight.Cols] = dY · W: the input gradient through a frozen weight.</summary>
+    internal void LinearBackwardInput(ReadOnlySpan<float> dY, int rows, LinearWeight weight, Span<float> dX)
+    {
+        if (weight is Int8Weight int8) _int8.BackwardInput(dY, rows, int8, dX);
+        else _fp32.BackwardInput(dY, rows, (Fp32Weight)weight, dX);
     }
 
     public void Rope(Activation x, int rows, int heads, RopeTable table, ReadOnlySpan<int> positions)

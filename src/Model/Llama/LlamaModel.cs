@@ -1,15 +1,20 @@
 using Dromedary.Kernels;
 using Dromedary.Model.Config;
+using Dromedary.Model.Lora;
 using Dromedary.Model.Planning;
 using Dromedary.Model.Safetensors;
 
 namespace Dromedary.Model.Llama;
 
 /// <summary>
-/// Options for loading a model: weight precision; when quantizing at load, the group size (0 = per row); and
-/// what to plan memory for: sessions held at once and their context (default: max_position_embeddings).
+/// Options for loading a model: weight precision; when quantizing at load, the group size (0 = per row); a LoRA
+/// adapter to merge; and what to plan memory for: sessions held at once and their context (default:
+/// max_position_embeddings). Merging adds Scaling·B·A to each targeted fp32 weight before it is quantized (an int8
+/// checkpoint is dequantized, merged and quantized again), so the merged model runs at the base model's speed and
+/// an fp32 load gives PEFT's merge_and_unload weights up to fp32 rounding.
 /// </summary>
-public sealed record ModelLoadOptions(Precision Precision = Precision.Int8, int GroupSize = 0, int Sequences = 1, int? Context = null);
+public sealed record ModelLoadOptions(Precision Precision = Precision.Int8, int GroupSize = 0, LoraAdapter? Adapter = null,
+    int Sequences = 1, int? Context = null);
 
 /// <summary>A LLaMA model's weights, loaded into one kernel set. Run it through a <see cref="LlamaSession"/>.</summary>
 public sealed class LlamaModel : IDisposable
@@ -46,6 +51,7 @@ public sealed class LlamaModel : IDisposable
     public static LlamaModel Load(string directory, IKernelSet kernels, ModelLoadOptions options, IProgress<(int Done, int Total)>? progress = null)
     {
         var config = LlamaConfig.Load(directory);
+        options.Adapter?.CheckFits(config, directory);
         using var checkpoint = Checkpoint.Open(directory);
         return Load(config, checkpoint, kernels, options, progress);
     }
@@ -71,23 +77,28 @@ public sealed class LlamaModel : IDisposable
                 return item;
             }
 
-            int d = config.HiddenSize, f = config.IntermediateSize, kv = config.KvDim, v = config.VocabSize;
+            int d = config.HiddenSize, v = config.VocabSize;
             var embedding = Track(loader.Embedding(TensorNames.Embedding, v, d));
             progress?.Report((++done, total));
             var layers = new LayerWeights[config.Layers];
             for (var i = 0; i < layers.Length; i++)
             {
                 string Name(string part) => TensorNames.LayerWeight(i, part);
+                LinearWeight Projection(LoraTarget target)
+                {
+                    var (rows, cols) = target.Shape(config);
+                    return Track(loader.Linear(Name(target.ModulePath()), rows, cols, options.Adapter?.Find(i, target)));
+                }
                 layers[i] = Track(new LayerWeights(
                     Track(loader.Vector(Name("input_layernorm"), d)),
-                    Track(loader.Linear(Name("self_attn.q_proj"), d, d)),
-                    Track(loader.Linear(Name("self_attn.k_proj"), kv, d)),
-                    Track(loader.Linear(Name("self_attn.v_proj"), kv, d)),
-                    Track(loader.Linear(Name("self_attn.o_proj"), d, d)),
+                    Projection(LoraTarget.Query),
+                    Projection(LoraTarget.Key),
+                    Projection(LoraTarget.Value),
+                    Projection(LoraTarget.Output),
                     Track(loader.Vector(Name("post_attention_layernorm"), d)),
-                    Track(loader.Linear(Name("mlp.gate_proj"), f, d)),
-                    Track(loader.Linear(Name("mlp.up_proj"), f, d)),
-                    Track(loader.Linear(Name("mlp.down_proj"), d, f))));
+                    Projection(LoraTarget.Gate),
+                    Projection(LoraTarget.Up),
+                    Projection(LoraTarget.Down)));
                 progress?.Report((++done, total));
             }
             var finalNorm = Track(loader.Vector(TensorNames.FinalNorm, d));

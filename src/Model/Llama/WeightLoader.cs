@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Dromedary.Kernels;
 using Dromedary.Kernels.Cpu;
+using Dromedary.Model.Lora;
 using Dromedary.Model.Quantization;
 using Dromedary.Model.Safetensors;
 
@@ -33,14 +34,19 @@ internal sealed class WeightLoader : IDisposable
         _storedGroupSize = new Lazy<int>(() => Int8Format.ParseGroupSize(checkpoint.Metadata, checkpoint.Origin));
     }
 
-    public LinearWeight Linear(string name, int rows, int cols)
+    /// <param name="lora">An adapter to merge: Scaling·B·A is added to the fp32 weight before it is quantized or stored.</param>
+    public LinearWeight Linear(string name, int rows, int cols, LoraMatrices? lora = null)
     {
         var info = Expect(name, rows, cols);
-        if (info.Type == ScalarType.I8) return StoredInt8(info, rows, cols);
+        if (info.Type == ScalarType.I8) return StoredInt8(info, rows, cols, lora);
         var values = ReadFloats(info, _floats.Take((long)rows * cols));
+        lora?.AddTo(values);
         if (_precision == Precision.Fp32) return _kernels.CreateLinear(LinearSource.Fp32(values, rows, cols));
+        return Quantized(values, rows, cols, Int8Format.EffectiveGroupSize(_groupSize, cols));
+    }
 
-        var group = Int8Format.EffectiveGroupSize(_groupSize, cols);
+    private LinearWeight Quantized(ReadOnlySpan<float> values, int rows, int cols, int group)
+    {
         var quantized = _quantized.Take((long)rows * cols);
         var scales = _scales.Take((long)rows * GroupCount(cols, group));
         Int8Quantizer.Quantize(values, rows, cols, group, quantized, scales);
@@ -63,7 +69,8 @@ internal sealed class WeightLoader : IDisposable
         return table;
     }
 
-    private LinearWeight StoredInt8(TensorInfo info, int rows, int cols)
+    /// <summary>An int8 tensor as stored; with an adapter, dequantized, merged and quantized again in its group size.</summary>
+    private LinearWeight StoredInt8(TensorInfo info, int rows, int cols, LoraMatrices? lora)
     {
         if (_precision == Precision.Fp32)
             throw new DromedaryException($"{info.FilePath}: tensor '{info.Name}' is stored as int8; fp32 precision needs the original fp16/bf16/fp32 checkpoint.");
@@ -73,7 +80,18 @@ internal sealed class WeightLoader : IDisposable
             throw new DromedaryException($"{scaleInfo.FilePath}: tensor '{scaleInfo.Name}' is {scaleInfo.Type}; int8 scales are F32.");
         var quantized = MemoryMarshal.Cast<byte, sbyte>(_checkpoint.Span(info));
         var scales = MemoryMarshal.Cast<byte, float>(_checkpoint.Span(scaleInfo));
-        var weight = _kernels.CreateLinear(LinearSource.Int8(quantized, scales, rows, cols, group));
+        LinearWeight weight;
+        if (lora == null)
+        {
+            weight = _kernels.CreateLinear(LinearSource.Int8(quantized, scales, rows, cols, group));
+        }
+        else
+        {
+            var values = _floats.Take((long)rows * cols);
+            Int8Quantizer.Dequantize(quantized, scales, rows, cols, group, values);
+            lora.AddTo(values);
+            weight = Quantized(values, rows, cols, group);
+        }
         _checkpoint.Release(info);
         _checkpoint.Release(scaleInfo);
         return weight;

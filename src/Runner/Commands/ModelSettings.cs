@@ -22,6 +22,10 @@ internal class ModelSettings : CommandSettings
     [DefaultValue(0)]
     public int Group { get; init; }
 
+    [CommandOption("--adapter <DIR>")]
+    [Description("PEFT LoRA adapter folder (adapter_config.json, adapter_model.safetensors), merged into the weights at load.")]
+    public string? Adapter { get; init; }
+
     [CommandOption("--kernels <NAME>")]
     [Description("Kernel set to run on (see 'dromedary info'); default: the best for this machine.")]
     public string? Kernels { get; init; }

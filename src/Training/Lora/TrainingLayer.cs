@@ -1,0 +1,136 @@
+using Dromedary.Kernels;
+using Dromedary.Kernels.Cpu;
+using Dromedary.Model.Config;
+using Dromedary.Model.Lora;
+
+namespace Dromedary.Training.Lora;
+
+/// <summary>
+/// One transformer block with its LoRA projections: the forward exactly as LlamaSession runs it (same kernels, same
+/// order, positions from 0), and its backward for the adapter's gradients, given the block's saved input.
+/// </summary>
+internal sealed class TrainingLayer
+{
+    private readonly CpuBaseModel _model;
+    private readonly LlamaConfig _config;
+    private readonly float _eps;
+    private readonly VectorWeight _attentionNorm, _mlpNorm;
+    private readonly LoraLinear[] _projections = new LoraLinear[LoraTargets.All.Length];
+
+    /// <summary>Per target, the index of its matrices in the adapter and the gradients; −1 when not adapted.</summary>
+    private readonly int[] _matrixIndex = new int[LoraTargets.All.Length];
+
+    public TrainingLayer(CpuBaseModel model, LoraAdapter adapter, int layer)
+    {
+        _model = model;
+        _config = model.Model.Config;
+        _eps = (float)_config.RmsNormEps;
+        var weights = model.Model.Layers[layer];
+        (_attentionNorm, _mlpNorm) = (weights.AttentionNorm, weights.MlpNorm);
+        var matrices = adapter.Matrices.ToList();
+        foreach (var target in LoraTargets.All)
+        {
+            var lora = adapter.Find(layer, target);
+            _matrixIndex[(int)target] = lora == null ? -1 : matrices.IndexOf(lora);
+            _projections[(int)target] = new LoraLinear(model.Set, model.Projection(layer, target), lora);
+        }
+    }
+
+    /// <summary>
+    /// Runs the block on <paramref name="input"/> [n, hidden], leaving its activations in <paramref name="b"/>. With
+    /// an empty <paramref name="output"/> it stops after the SwiGLU product: that is all the backward needs.
+    /// </summary>
+    public void Forward(LoraWorkspace work, LayerBuffers b, ReadOnlySpan<float> input, Span<float> output, int n,
+        ReadOnlySpan<int> positions, in DropoutKey key)
+    {
+        int d = _config.HiddenSize, kv = _config.KvDim, f = _config.IntermediateSize, heads = _config.Heads, headDim = _config.HeadDim;
+        input = input[..(n * d)];
+        var normed = b.AttentionInput.AsSpan(0, n * d);
+        var query = b.Query.AsSpan(0, n * d);
+        var keys = b.Key.AsSpan(0, n * kv);
+        var attention = b.Attention.AsSpan(0, n * d);
+        var projection = b.Projection.AsSpan(0, n * d);
+        var residual = b.Residual.AsSpan(0, n * d);
+        var mlpInput = b.MlpInput.AsSpan(0, n * d);
+        var gate = b.Gate.AsSpan(0, n * f);
+        var up = b.Up.AsSpan(0, n * f);
+        var product = b.Product.AsSpan(0, n * f);
+
+        CpuRmsNorm.Forward(input, CpuBaseModel.Values(_attentionNorm), _eps, n, normed);
+        Projection(LoraTarget.Query).Forward(work, normed, n, query, key);
+        Projection(LoraTarget.Key).Forward(work, normed, n, keys, key);
+        Projection(LoraTarget.Value).Forward(work, normed, n, b.Value.AsSpan(0, n * kv), key);
+        CpuRope.Apply(query, n, heads, headDim, positions, _model.Rope);
+        CpuRope.Apply(keys, n, _config.KvHeads, headDim, positions, _model.Rope);
+        // The whole key and value buffers go in as the cache: the kernel sizes its scratch by their length, once.
+        _model.Set.CpuAttention.Forward(query, b.Key, b.Value, n, 0, heads, _config.KvHeads, headDim, attention);
+        Projection(LoraTarget.Output).Forward(work, attention, n, projection, key);
+        input.CopyTo(residual);
+        CpuResidual.Add(residual, projection);
+
+        CpuRmsNorm.Forward(residual, CpuBaseModel.Values(_mlpNorm), _eps, n, mlpInput);
+        Projection(LoraTarget.Gate).Forward(work, mlpInput, n, gate, key);
+        Projection(LoraTarget.Up).Forward(work, mlpInput, n, up, key);
+        CpuSwiGlu.Forward(gate, up, product);
+        if (output.IsEmpty) return;
+        Projection(LoraTarget.Down).Forward(work, product, n, projection, key);
+        output = output[..(n * d)];
+        residual.CopyTo(output);
+        CpuResidual.Add(output, projection);
+    }
+
+    /// <summary>
+    /// After <see cref="Forward"/> on the same input: turns <paramref name="gradient"/> [n, hidden], the loss's
+    /// gradient at the block's output, into the gradient at its input, adding the adapter's gradients on the way.
+    /// Without <paramref name="inputGradient"/> (the first block) the input gradient is not computed.
+    /// </summary>
+    public void Backward(LoraWorkspace work, LayerBuffers b, ReadOnlySpan<float> input, Span<float> gradient, int n,
+        ReadOnlySpan<int> positions, bool inputGradient, LoraGradients gradients, in DropoutKey key)
+    {
+        int d = _config.HiddenSize, kv = _config.KvDim, f = _config.IntermediateSize, heads = _config.Heads, headDim = _config.HeadDim;
+        gradient = gradient[..(n * d)];
+        var normGradient = b.NormInputGradient.AsSpan(0, n * d);
+        var residualGradient = b.NormOutputGradient.AsSpan(0, n * d);
+        var productGradient = b.ProductGradient.AsSpan(0, n * f);
+        var gateGradient = b.GateGradient.AsSpan(0, n * f);
+        var upGradient = b.UpGradient.AsSpan(0, n * f);
+        var attentionGradient = b.AttentionGradient.AsSpan(0, n * d);
+        var queryGradient = b.QueryGradient.AsSpan(0, n * d);
+        var keyGradient = b.KeyGradient.AsSpan(0, n * kv);
+        var valueGradient = b.ValueGradient.AsSpan(0, n * kv);
+        var mlpInput = b.MlpInput.AsSpan(0, n * d);
+        var normed = b.AttentionInput.AsSpan(0, n * d);
+
+        // MLP half: residual += down(swiglu(gate(m), up(m))), m = norm(residual).
+        Backward(LoraTarget.Down, work, b.Product, gradient, n, productGradient, false, gradients, key);
+        CpuSwiGlu.Backward(b.Gate.AsSpan(0, n * f), b.Up.AsSpan(0, n * f), productGradient, gateGradient, upGradient);
+        Backward(LoraTarget.Gate, work, mlpInput, gateGradient, n, normGradient, false, gradients, key);
+        Backward(LoraTarget.Up, work, mlpInput, upGradient, n, normGradient, true, gradients, key);
+        CpuRmsNorm.Backward(b.Residual.AsSpan(0, n * d), CpuBaseModel.Values(_mlpNorm), _eps, n, normGradient, residualGradient);
+        CpuResidual.Add(gradient, residualGradient);
+
+        // Attention half: residual = input + o(attention(rope(q(a)), rope(k(a)), v(a))), a = norm(input).
+        Backward(LoraTarget.Output, work, b.Attention, gradient, n, attentionGradient, false, gradients, key);
+        _model.Set.CpuAttention.Backward(b.Query.AsSpan(0, n * d), b.Key, b.Value, n, 0, heads, _config.KvHeads, headDim,
+            attentionGradient, queryGradient, keyGradient, valueGradient);
+        CpuRope.ApplyBackward(queryGradient, n, heads, headDim, positions, _model.Rope);
+        CpuRope.ApplyBackward(keyGradient, n, _config.KvHeads, headDim, positions, _model.Rope);
+        var normedGradient = inputGradient ? normGradient : default;
+        Backward(LoraTarget.Query, work, normed, queryGradient, n, normedGradient, false, gradients, key);
+        Backward(LoraTarget.Key, work, normed, keyGradient, n, normedGradient, true, gradients, key);
+        Backward(LoraTarget.Value, work, normed, valueGradient, n, normedGradient, true, gradients, key);
+        if (!inputGradient) return;
+        CpuRmsNorm.Backward(input[..(n * d)], CpuBaseModel.Values(_attentionNorm), _eps, n, normGradient, residualGradient);
+        CpuResidual.Add(gradient, residualGradient);
+    }
+
+    private LoraLinear Projection(LoraTarget target) => _projections[(int)target];
+
+    private void Backward(LoraTarget target, LoraWorkspace work, ReadOnlySpan<float> x, ReadOnlySpan<float> dy, int n, Span<float> dx,
+        bool accumulate, LoraGradients gradients, in DropoutKey key)
+    {
+        var index = _matrixIndex[(int)target];
+        Span<float> dA = index < 0 ? default : gradients.A[index], dB = index < 0 ? default : gradients.B[index];
+        Projection(target).Backward(work, x, dy, n, dx, accumulate, dA, dB, key);
+    }
+}
