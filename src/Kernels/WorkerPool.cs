@@ -9,7 +9,7 @@ public sealed class WorkerPool : IDisposable
 {
     private readonly Thread[] _threads;
     private readonly SemaphoreSlim _start;
-    private readonly CountdownEvent _done;
+    private int _pending;
     private Action<int, int>? _body;
     private int _count;
     private int _chunk;
@@ -22,7 +22,6 @@ public sealed class WorkerPool : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         Threads = threads;
         _start = new SemaphoreSlim(0);
-        _done = new CountdownEvent(threads - 1);
         _threads = new Thread[threads - 1];
         for (var i = 0; i < _threads.Length; i++)
         {
@@ -52,10 +51,13 @@ public sealed class WorkerPool : IDisposable
         _next = 0;
         _body = body;
         _failure = null;
-        _done.Reset();
+        Volatile.Write(ref _pending, _threads.Length);
         _start.Release(_threads.Length);
         RunChunks();
-        _done.Wait();
+        // Spin (yielding, never sleeping) for the workers: chunks are balanced so the wait is short, and unlike
+        // an event's blocking wait it can never allocate on the caller's thread.
+        var spinner = default(SpinWait);
+        while (Volatile.Read(ref _pending) != 0) spinner.SpinOnce(sleep1Threshold: -1);
         _body = null;
         if (_failure is { } failure) throw new AggregateException(failure);
     }
@@ -86,7 +88,7 @@ public sealed class WorkerPool : IDisposable
             _start.Wait();
             if (_stopping) return;
             RunChunks();
-            _done.Signal();
+            Interlocked.Decrement(ref _pending);
         }
     }
 
@@ -98,6 +100,5 @@ public sealed class WorkerPool : IDisposable
         if (_threads.Length > 0) _start.Release(_threads.Length);
         foreach (var thread in _threads) thread.Join();
         _start.Dispose();
-        _done.Dispose();
     }
 }
