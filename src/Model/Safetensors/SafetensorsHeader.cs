@@ -22,7 +22,7 @@ internal static class SafetensorsHeader
         using var document = ParseJson(path, json);
         var root = document.RootElement;
         if (root.ValueKind != JsonValueKind.Object)
-            throw FileError(path, $"the header must be a JSON object but is {Describe(root.ValueKind)}.");
+            throw FileError(path, $"the header must be a JSON object but is {JsonKinds.Describe(root.ValueKind)}.");
 
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         var tensors = new List<TensorInfo>();
@@ -58,12 +58,12 @@ internal static class SafetensorsHeader
     private static Dictionary<string, string> ParseMetadata(string path, JsonElement value)
     {
         if (value.ValueKind != JsonValueKind.Object)
-            throw FileError(path, $"'{MetadataKey}' must be an object of strings but is {Describe(value.ValueKind)}.");
+            throw FileError(path, $"'{MetadataKey}' must be an object of strings but is {JsonKinds.Describe(value.ValueKind)}.");
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var item in value.EnumerateObject())
         {
             if (item.Value.ValueKind != JsonValueKind.String)
-                throw FileError(path, $"'{MetadataKey}' must map names to strings, but '{item.Name}' is {Describe(item.Value.ValueKind)}.");
+                throw FileError(path, $"'{MetadataKey}' must map names to strings, but '{item.Name}' is {JsonKinds.Describe(item.Value.ValueKind)}.");
             if (!metadata.TryAdd(item.Name, item.Value.GetString()!))
                 throw FileError(path, $"'{MetadataKey}' has two entries named '{item.Name}'.");
         }
@@ -73,7 +73,7 @@ internal static class SafetensorsHeader
     private static TensorInfo ParseTensor(string path, string name, JsonElement entry, long dataStart, long dataLength)
     {
         if (entry.ValueKind != JsonValueKind.Object)
-            throw TensorError(path, name, $"the entry must be an object with dtype, shape and data_offsets but is {Describe(entry.ValueKind)}.");
+            throw TensorError(path, name, $"the entry must be an object with dtype, shape and data_offsets but is {JsonKinds.Describe(entry.ValueKind)}.");
 
         string? dtype = null;
         long[]? shape = null, offsets = null;
@@ -86,7 +86,7 @@ internal static class SafetensorsHeader
                 case "dtype":
                     dtype = field.Value.ValueKind == JsonValueKind.String
                         ? field.Value.GetString()
-                        : throw TensorError(path, name, $"dtype must be a string but is {Describe(field.Value.ValueKind)}.");
+                        : throw TensorError(path, name, $"dtype must be a string but is {JsonKinds.Describe(field.Value.ValueKind)}.");
                     break;
                 case "shape":
                     shape = ReadIntegers(field.Value)
@@ -157,16 +157,6 @@ internal static class SafetensorsHeader
         var text = value.GetRawText();
         return text.Length <= 80 ? text : text[..80] + "…";
     }
-
-    private static string Describe(JsonValueKind kind) => kind switch
-    {
-        JsonValueKind.Object => "an object",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        _ => "null",
-    };
 
     private static DromedaryException FileError(string path, string message) => new($"{path}: {message}");
 

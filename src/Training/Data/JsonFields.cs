@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Dromedary.Model;
 
 namespace Dromedary.Training.Data;
 
@@ -14,7 +15,7 @@ internal static class JsonFields
             return null;
         }
         if (value.ValueKind == JsonValueKind.String) return value.GetString();
-        problems.Add($"\"{name}\" must be a string, not {Describe(value.ValueKind)}");
+        problems.Add($"\"{name}\" must be a string, not {JsonKinds.Describe(value.ValueKind)}");
         return null;
     }
 
@@ -37,7 +38,7 @@ internal static class JsonFields
         }
         if (value.ValueKind != JsonValueKind.Array)
         {
-            problems.Add($"\"{name}\" must be an array of integers, not {Describe(value.ValueKind)}");
+            problems.Add($"\"{name}\" must be an array of integers, not {JsonKinds.Describe(value.ValueKind)}");
             return null;
         }
         var numbers = new int[value.GetArrayLength()];
@@ -54,17 +55,7 @@ internal static class JsonFields
         return numbers;
     }
 
-    public static string Describe(JsonValueKind kind) => kind switch
-    {
-        JsonValueKind.Object => "an object",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        _ => "null",
-    };
-
     /// <summary>A number is named by its text, so "3.5" or "1e10" shows why it is not an integer.</summary>
     private static string Describe(JsonElement value) =>
-        value.ValueKind == JsonValueKind.Number ? value.GetRawText() : Describe(value.ValueKind);
+        value.ValueKind == JsonValueKind.Number ? value.GetRawText() : JsonKinds.Describe(value.ValueKind);
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Dromedary.Model;
 
 namespace Dromedary.Training.Data;
 
@@ -110,7 +111,7 @@ internal static class JsonRecordFile
     private static T? ParseObject<T>(JsonElement element, Parser<T> parse, List<string> problems) where T : class
     {
         if (element.ValueKind == JsonValueKind.Object) return parse(element, problems);
-        problems.Add($"expected a JSON object, found {JsonFields.Describe(element.ValueKind)}");
+        problems.Add($"expected a JSON object, found {JsonKinds.Describe(element.ValueKind)}");
         return null;
     }
 
