@@ -76,13 +76,7 @@ public sealed unsafe class Fp32MatMul : IDisposable
     /// The gradient through <see cref="Forward"/> with respect to x: dX[rows, w.Cols] = dY[rows, w.Rows] · W. The
     /// weight is frozen, so there is no weight gradient.
     /// </summary>
-    public void BackwardInput(ReadOnlySpan<float> dY, int rows, Fp32Weight w, Span<float> dX)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(rows);
-        if (dY.Length < (long)rows * w.Rows) throw new ArgumentException($"dY needs {rows}×{w.Rows} values, has {dY.Length}");
-        if (dX.Length < (long)rows * w.Cols) throw new ArgumentException($"dX needs {rows}×{w.Cols} values, has {dX.Length}");
-        fixed (float* dy = dY, dx = dX) _backward.Run(dy, rows, w, dx);
-    }
+    public void BackwardInput(ReadOnlySpan<float> dY, int rows, Fp32Weight w, Span<float> dX) => _backward.Run(dY, rows, w, dX);
 
     private void PackTiles(int start, int end)
     {

@@ -12,12 +12,16 @@ internal abstract unsafe class WeightPanels<TWeight>(WorkerPool pool, bool useVe
     /// <summary>The weight of the call in progress.</summary>
     protected TWeight Weight => _weight!;
 
-    public void Run(float* dY, int rows, TWeight w, float* dX)
+    /// <summary>dX[rows, w.Cols] = dY[rows, w.Rows] · W.</summary>
+    public void Run(ReadOnlySpan<float> dY, int rows, TWeight w, Span<float> dX)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        if (dY.Length < (long)rows * w.Rows) throw new ArgumentException($"dY needs {rows}×{w.Rows} values, has {dY.Length}");
+        if (dX.Length < (long)rows * w.Cols) throw new ArgumentException($"dX needs {rows}×{w.Cols} values, has {dX.Length}");
         _weight = w;
         try
         {
-            Run(dY, w.Rows, 1, rows, w.Cols, w.Rows, dX, accumulate: false);
+            fixed (float* dy = dY, dx = dX) Run(dy, w.Rows, 1, rows, w.Cols, w.Rows, dx, accumulate: false);
         }
         finally
         {
