@@ -10,9 +10,6 @@ namespace Dromedary.SelfAlign.Prompts;
 /// </summary>
 public sealed class TrainingTemplate : ITrainingFormatter
 {
-    /// <summary>Our own stage-3 meta prompt, embedded in the assembly.</summary>
-    public const string DefaultPromptFile = "dromedary-training-prompt.txt";
-
     private readonly string[] _metaPrompts;
 
     /// <param name="metaPrompts">Stripped of surrounding white space, as the original reads its prompt files.</param>
@@ -25,15 +22,13 @@ public sealed class TrainingTemplate : ITrainingFormatter
     public IReadOnlyList<string> MetaPrompts => _metaPrompts;
 
     /// <summary>The template with our default meta prompt.</summary>
-    public static TrainingTemplate Default() => new([ReadDefaultPrompt()]);
+    public static TrainingTemplate Default() => new([EmbeddedPrompts.Read(EmbeddedPrompts.Standard)]);
 
     /// <summary>The template with the user's meta prompt files, in the order given.</summary>
     public static TrainingTemplate FromFiles(IReadOnlyList<string> paths)
     {
         if (paths.Count == 0) throw new DromedaryException("no meta prompt files given.");
-        return new TrainingTemplate(paths.Select(path => File.Exists(path)
-            ? UniversalNewlines(File.ReadAllText(path))
-            : throw new DromedaryException($"{path}: meta prompt file not found.")).ToArray());
+        return new TrainingTemplate(paths.Select(EmbeddedPrompts.ReadFile).ToArray());
     }
 
     /// <summary>
@@ -51,16 +46,4 @@ public sealed class TrainingTemplate : ITrainingFormatter
         var input = record.Input.Length > 0 ? $"{record.Input}\n\n" : "";
         return ($"{MetaPromptFor(record.ExampleId)}\n{record.Instruction}\n\n{input}### Dromedary\n", record.Output);
     }
-
-    private static string ReadDefaultPrompt()
-    {
-        var name = $"{typeof(TrainingTemplate).Namespace}.{DefaultPromptFile}";
-        using var stream = typeof(TrainingTemplate).Assembly.GetManifestResourceStream(name)
-            ?? throw new InvalidOperationException($"the embedded resource {name} is missing from the build");
-        using var reader = new StreamReader(stream);
-        return UniversalNewlines(reader.ReadToEnd());
-    }
-
-    /// <summary>\r\n and \r read as \n, as Python's text mode reads the original's prompt files.</summary>
-    private static string UniversalNewlines(string text) => text.Replace("\r\n", "\n").Replace('\r', '\n');
 }
