@@ -62,7 +62,9 @@ internal sealed class ChatCommand : Command<ChatCommand.Settings>
             if (user.Length == 0) continue;
             if (user == "/reset")
             {
+                // A fresh start: the turns after it sample as those of a new chat with the same seed.
                 conversation.Reset();
+                turn = 0;
                 Console.Error.WriteLine("[conversation forgotten]");
                 continue;
             }
