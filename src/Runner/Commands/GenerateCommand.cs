@@ -60,6 +60,7 @@ internal sealed class GenerateCommand : Command<GenerateCommand.Settings>
         public override ValidationResult Validate() =>
             (Prompt is null) == (Prompts is null) ? ValidationResult.Error("give either --prompt <TEXT> or --prompts <FILE>.")
             : (Prompts is null) != (Out is null) ? ValidationResult.Error("--out <FILE> goes with --prompts <FILE>, and only with it.")
+            : Prompts is not null && Path.GetFullPath(Prompts) == Path.GetFullPath(Out!) ? ValidationResult.Error("--out must be another file than --prompts.")
             : MaxNewTokens < 1 ? ValidationResult.Error("--max-new-tokens must be at least 1.")
             : base.Validate();
     }

@@ -14,18 +14,19 @@ public sealed class ChatConversation(ChatPrompt format)
     public IReadOnlyList<ChatExchange> History => _history;
 
     /// <summary>
-    /// The prompt for <paramref name="user"/>, dropping the oldest exchanges until <paramref name="fits"/> accepts
-    /// it; null when even the turn alone does not fit.
+    /// The prompt for <paramref name="user"/>, forgetting the oldest exchanges until <paramref name="fits"/> accepts
+    /// it; null, with the history kept, when even the turn alone does not fit.
     /// </summary>
     public string? Prompt(string user, Func<string, bool> fits)
     {
-        while (true)
+        for (var forgotten = 0; forgotten <= _history.Count; forgotten++)
         {
-            var prompt = format.Build(_history, user);
-            if (fits(prompt)) return prompt;
-            if (_history.Count == 0) return null;
-            _history.RemoveAt(0);
+            var prompt = format.Build(_history[forgotten..], user);
+            if (!fits(prompt)) continue;
+            _history.RemoveRange(0, forgotten);
+            return prompt;
         }
+        return null;
     }
 
     /// <summary>Records a finished turn; history older than the prompt can hold is forgotten.</summary>

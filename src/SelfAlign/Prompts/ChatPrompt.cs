@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace Dromedary.SelfAlign.Prompts;
 
 /// <summary>One finished turn of a chat: what the user said and Dromedary's cleaned reply.</summary>
@@ -41,7 +43,7 @@ public sealed class ChatPrompt
     /// <summary>The prompt for a new user turn after <paramref name="history"/> (only its last <see cref="MaxExchanges"/> − 1 exchanges are used).</summary>
     public string Build(IReadOnlyList<ChatExchange> history, string user)
     {
-        var text = new System.Text.StringBuilder(_meta).Append('\n');
+        var text = new StringBuilder(_meta).Append('\n');
         foreach (var exchange in history.TakeLast(MaxExchanges - 1))
             text.Append(exchange.User.Trim()).Append($"\n\n{AssistantHeader}\n").Append(exchange.Reply).Append($"\n\n{UserHeader}\n");
         return text.Append(user.Trim()).Append($"\n\n{AssistantHeader}\n").ToString();

@@ -28,12 +28,12 @@ public sealed class ChatConversationTests
     }
 
     [Fact]
-    public void A_turn_that_does_not_fit_alone_gives_no_prompt()
+    public void A_turn_that_does_not_fit_alone_gives_no_prompt_and_keeps_the_history()
     {
         var chat = new ChatConversation(Format);
         chat.Add("q1", "a1");
         Assert.Null(chat.Prompt("far too long", text => !text.Contains("far too long")));
-        Assert.Empty(chat.History);
+        Assert.Equal([new ChatExchange("q1", "a1")], chat.History);
     }
 
     [Fact]
