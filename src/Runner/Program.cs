@@ -11,8 +11,11 @@ app.Configure(config =>
         .WithExample("tokenize", "--model", "llama-7b-hf", "--text", "Hello world");
     config.AddCommand<LogprobsCommand>("logprobs").WithDescription("Log-probability of each token of a text given the tokens before it.")
         .WithExample("logprobs", "--model", "llama-7b-hf", "--text", "The capital of France is Paris.", "--json");
-    config.AddCommand<GenerateCommand>("generate").WithDescription("Continue a prompt greedily, streaming the text.")
-        .WithExample("generate", "--model", "llama-7b-hf", "--prompt", "Once upon a time", "--max-new-tokens", "64");
+    config.AddCommand<GenerateCommand>("generate").WithDescription("Continue a prompt, streaming the text, or complete a JSONL file of prompts, resumably.")
+        .WithExample("generate", "--model", "llama-7b-hf", "--prompt", "Once upon a time", "--max-new-tokens", "64")
+        .WithExample("generate", "--model", "llama-7b-hf", "--prompts", "prompts.jsonl", "--out", "completions.jsonl");
+    config.AddCommand<ChatCommand>("chat").WithDescription("Chat with a model in Dromedary's format; /reset clears the history, /exit quits.")
+        .WithExample("chat", "--model", "llama-65b-hf", "--adapter", "runs/r1/final");
     config.AddCommand<QuantizeCommand>("quantize").WithDescription("Write an int8 copy of a checkpoint that later loads without re-quantizing.")
         .WithExample("quantize", "--model", "llama-7b-hf", "--out", "llama-7b-int8", "--group", "128");
     config.AddCommand<PlanCommand>("plan").WithDescription("Memory a model needs on a kernel set: weights, KV cache, activations.")

@@ -15,7 +15,7 @@ internal static class ProgressDisplay
         if (Console.IsErrorRedirected) return work(new Progress<(int, int)>());
         return Stderr.Progress()
             .AutoClear(true)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new CountColumn(), new PercentageColumn(),
                 new TransferlessRateColumn(unit), new RemainingTimeColumn(), new SpinnerColumn())
             .Start(context =>
             {
@@ -32,6 +32,13 @@ internal static class ProgressDisplay
             task.MaxValue = value.Total;
             task.Value = value.Done;
         }
+    }
+
+    /// <summary>Items done of the total ("12/40").</summary>
+    private sealed class CountColumn : ProgressColumn
+    {
+        public override Spectre.Console.Rendering.IRenderable Render(Spectre.Console.Rendering.RenderOptions options, ProgressTask task, TimeSpan deltaTime) =>
+            new Text($"{task.Value:0}/{task.MaxValue:0}", Style.Plain);
     }
 
     /// <summary>Items per second in the caller's unit (Spectre's own rate column counts bytes).</summary>

@@ -14,7 +14,16 @@ public sealed class SequentialCompletionEngine(LlamaModel model, TextTokenizer t
         foreach (var request in requests)
         {
             cancel.ThrowIfCancellationRequested();
-            var result = TextGeneration.Run(model, tokenizer, request.Prompt, request.Options);
+            GenerationResult result;
+            try
+            {
+                result = TextGeneration.Run(model, tokenizer, request.Prompt, request.Options);
+            }
+            catch (DromedaryException e)
+            {
+                // Among thousands of prompts, the user needs to know which one is too long.
+                throw new DromedaryException($"request {request.Id}: {e.Message}", e);
+            }
             yield return new Completion(request.Id, result.Text, result.Tokens, result.Finish, result.PromptTokens);
         }
     }

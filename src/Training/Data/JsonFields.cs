@@ -4,7 +4,7 @@ using Dromedary.Model;
 namespace Dromedary.Training.Data;
 
 /// <summary>Typed reads of a record's fields that add a problem, instead of throwing, when a field is missing or mistyped.</summary>
-internal static class JsonFields
+public static class JsonFields
 {
     /// <summary>A string field; null (with a problem when required) if absent, JSON null or not a string.</summary>
     public static string? String(JsonElement record, string name, bool required, List<string> problems)

@@ -8,7 +8,7 @@ namespace Dromedary.Training.Data;
 /// Reads records from a JSON array file or a JSON Lines file (told apart by the first non-space character) and
 /// reports every bad record at once, each as "file:line: problem", so a user can fix a data set in one pass.
 /// </summary>
-internal static class JsonRecordFile
+public static class JsonRecordFile
 {
     /// <summary>Problems listed in one error; the rest are counted.</summary>
     private const int MaxListed = 50;
@@ -16,12 +16,19 @@ internal static class JsonRecordFile
     /// <summary>Turns one JSON object into a record, or adds the problems (without location) and returns null.</summary>
     public delegate T? Parser<T>(JsonElement record, List<string> problems) where T : class;
 
+    /// <summary>A record and the line it starts on, for checks across records ("duplicate id, first on line 3").</summary>
+    public readonly record struct Located<T>(T Record, int Line);
+
     /// <param name="what">What the file should hold, for the messages ("training records").</param>
-    public static IReadOnlyList<T> Read<T>(string path, bool allowArray, string what, Parser<T> parse) where T : class
+    public static IReadOnlyList<T> Read<T>(string path, bool allowArray, string what, Parser<T> parse) where T : class =>
+        ReadLocated(path, allowArray, what, parse).Select(located => located.Record).ToArray();
+
+    /// <summary>As <see cref="Read"/>, with the line of each record.</summary>
+    public static IReadOnlyList<Located<T>> ReadLocated<T>(string path, bool allowArray, string what, Parser<T> parse) where T : class
     {
         if (!File.Exists(path)) throw new DromedaryException($"{path}: not found.");
         var (first, line) = FirstCharacter(path);
-        var records = new List<T>();
+        var records = new List<Located<T>>();
         var problems = new List<string>();
         if (first == '[' && allowArray) ReadArray(path, parse, records, problems);
         else if (first == '{') ReadLines(path, parse, records, problems);
@@ -48,7 +55,7 @@ internal static class JsonRecordFile
         return (null, line);
     }
 
-    private static void ReadLines<T>(string path, Parser<T> parse, List<T> records, List<string> problems) where T : class
+    private static void ReadLines<T>(string path, Parser<T> parse, List<Located<T>> records, List<string> problems) where T : class
     {
         var lineNumber = 0;
         var found = new List<string>();
@@ -61,7 +68,7 @@ internal static class JsonRecordFile
             {
                 using var document = JsonDocument.Parse(line);
                 var record = ParseObject(document.RootElement, parse, found);
-                if (record is not null) records.Add(record);
+                if (record is not null) records.Add(new Located<T>(record, lineNumber));
             }
             catch (JsonException e)
             {
@@ -75,7 +82,7 @@ internal static class JsonRecordFile
     /// Walks the array element by element with Utf8JsonReader, whose byte offsets give each element's line; a
     /// syntax error ends the walk, since nothing after it can be located reliably.
     /// </summary>
-    private static void ReadArray<T>(string path, Parser<T> parse, List<T> records, List<string> problems) where T : class
+    private static void ReadArray<T>(string path, Parser<T> parse, List<Located<T>> records, List<string> problems) where T : class
     {
         var json = File.ReadAllBytes(path).AsSpan();
         if (json.StartsWith(Encoding.UTF8.Preamble)) json = json[Encoding.UTF8.Preamble.Length..];
@@ -95,7 +102,7 @@ internal static class JsonRecordFile
                 using (var document = JsonDocument.ParseValue(ref reader))
                 {
                     var record = ParseObject(document.RootElement, parse, found);
-                    if (record is not null) records.Add(record);
+                    if (record is not null) records.Add(new Located<T>(record, line));
                 }
                 foreach (var problem in found) problems.Add($"{path}:{line}: element {index}: {problem}");
             }
@@ -116,14 +123,15 @@ internal static class JsonRecordFile
     }
 
     /// <summary>The reader's message without its "LineNumber: … | BytePositionInLine: …" tail; we give the line ourselves.</summary>
-    private static string Reason(JsonException e)
+    public static string Reason(JsonException e)
     {
         var message = e.Message;
         var tail = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
         return (tail >= 0 ? message[..tail] : message).TrimEnd('.', ' ');
     }
 
-    private static string Summary(string path, List<string> problems)
+    /// <summary>One message for all problems of a file ("file:line: problem" each), the first 50 listed.</summary>
+    public static string Summary(string path, IReadOnlyList<string> problems)
     {
         var listed = string.Join("\n", problems.Take(MaxListed));
         var more = problems.Count > MaxListed ? $"\n… and {problems.Count - MaxListed} more" : "";

@@ -131,6 +131,7 @@ public class CliTests
     [InlineData("tokenize")]
     [InlineData("quantize")]
     [InlineData("info")]
+    [InlineData("chat")]
     public void Every_command_has_help(string command)
     {
         var result = Cli.Run(command, "--help");
