@@ -116,14 +116,14 @@ internal static class JsonRecordFile
     }
 
     /// <summary>The reader's message without its "LineNumber: … | BytePositionInLine: …" tail; we give the line ourselves.</summary>
-    private static string Reason(JsonException e)
+    internal static string Reason(JsonException e)
     {
         var message = e.Message;
         var tail = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
         return (tail >= 0 ? message[..tail] : message).TrimEnd('.', ' ');
     }
 
-    private static string Summary(string path, List<string> problems)
+    internal static string Summary(string path, List<string> problems)
     {
         var listed = string.Join("\n", problems.Take(MaxListed));
         var more = problems.Count > MaxListed ? $"\n… and {problems.Count - MaxListed} more" : "";
