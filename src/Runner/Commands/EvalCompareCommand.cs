@@ -21,7 +21,9 @@ internal sealed class EvalCompareCommand : Command<EvalCompareCommand.Settings>
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
         var comparison = EvalComparison.Of(EvalReportFile.Read(settings.A), EvalReportFile.Read(settings.B));
-        var table = new Table().AddColumns("protocol", "group", "metric", Markup.Escape(settings.A), Markup.Escape(settings.B), "B - A", "items");
+        AnsiConsole.WriteLine($"A = {settings.A}");
+        AnsiConsole.WriteLine($"B = {settings.B}");
+        var table = new Table().AddColumns("protocol", "group", "metric", "A", "B", "B - A", "items A / B");
         foreach (var row in comparison.Rows)
         {
             var delta = row.A is { } a && row.B is { } b ? $"{b - a:+0.0000;-0.0000;0.0000}" : "";

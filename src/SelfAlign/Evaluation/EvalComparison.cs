@@ -11,6 +11,8 @@ public sealed record EvalComparison(IReadOnlyList<ComparedRow> Rows, IReadOnlyLi
 {
     public static EvalComparison Of(EvalReport a, EvalReport b)
     {
+        if (a.Benchmark != b.Benchmark)
+            throw new DromedaryException($"cannot compare a {a.Benchmark} result with a {b.Benchmark} result.");
         var bRows = b.Summary.ToDictionary(row => (row.Protocol, row.Group));
         var rows = a.Summary.Select(row =>
         {
