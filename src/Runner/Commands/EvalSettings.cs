@@ -16,7 +16,7 @@ internal class EvalSettings : ModelSettings
     public string? Protocol { get; init; }
 
     [CommandOption("--limit <N>")]
-    [Description("Evaluate only the first N items.")]
+    [Description("Evaluate only the first N items (HHH: of each category).")]
     public int? Limit { get; init; }
 
     [CommandOption("--system <FILE>")]
