@@ -42,7 +42,7 @@ internal class EvalSettings : ModelSettings
         ["model"] = Path.GetFullPath(Model),
         ["adapter"] = Adapter is null ? null : Path.GetFullPath(Adapter),
         ["precision"] = Precision.ToLowerInvariant(),
-        ["group"] = Group.ToString(),
+        ["quantization_group"] = Group.ToString(),
         ["data"] = Path.GetFullPath(Data),
         ["protocol"] = protocol,
         ["limit"] = Limit?.ToString(),

@@ -10,7 +10,7 @@ namespace Dromedary.SelfAlign.Evaluation;
 /// appended and flushed as each item finishes, so a stopped run resumes where it was. A run with other
 /// settings refuses the file instead of mixing results; a torn last line (a crash mid-write) is dropped.
 /// </summary>
-public sealed class EvalJournal : IDisposable
+internal sealed class EvalJournal : IDisposable
 {
     private readonly string _path;
     private readonly StreamWriter _writer;
