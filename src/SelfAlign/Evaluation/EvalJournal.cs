@@ -7,7 +7,7 @@ namespace Dromedary.SelfAlign.Evaluation;
 
 /// <summary>
 /// The finished items of a run in progress, one JSON line each after a first line with the run's settings,
-/// appended and flushed as each item finishes, so a stopped run resumes where it was. A run with other
+/// appended and flushed as each item finishes, so a stopped run resumes where it was. Once it holds items, a run with other
 /// settings refuses the file instead of mixing results; a torn last line (a crash mid-write) is dropped.
 /// </summary>
 internal sealed class EvalJournal : IDisposable
@@ -55,7 +55,8 @@ internal sealed class EvalJournal : IDisposable
     private static List<ItemResult> ReadFinished(string path, string header)
     {
         var lines = File.ReadAllLines(path, Encoding.UTF8);
-        if (lines.Length == 0) return [];
+        // A journal without finished items (a run that failed at once) has nothing to lose: start it afresh.
+        if (lines.Length <= 1) return [];
         if (lines[0] != header)
             throw new DromedaryException($"{path}: unfinished results of a run with other settings ({lines[0]}); rerun with those settings to resume, or delete the file.");
         var items = new List<ItemResult>();

@@ -52,9 +52,11 @@ public class EvalRunTests
     }
 
     [Fact]
-    public void A_journal_of_other_settings_is_refused()
+    public void A_journal_of_other_settings_is_refused_once_it_holds_items()
     {
         using var temp = new TempDirectory();
+        var other = new Dictionary<string, string?> { ["benchmark"] = "truthfulqa", ["model"] = "first" };
+        Assert.Throws<IOException>(() => Run(new FakeScorer(failAfter: 0), temp["out.json"], other));
         Assert.Throws<IOException>(() => Run(new FakeScorer(failAfter: 2), temp["out.json"]));
         var error = Assert.Throws<DromedaryException>(() => Run(new FakeScorer(), temp["out.json"], new Dictionary<string, string?> { ["benchmark"] = "truthfulqa", ["model"] = "other" }));
         Assert.Contains(Evaluator.JournalPath(temp["out.json"]), error.Message);
