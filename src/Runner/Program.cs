@@ -20,6 +20,16 @@ app.Configure(config =>
         .WithExample("quantize", "--model", "llama-7b-hf", "--out", "llama-7b-int8", "--group", "128");
     config.AddCommand<PlanCommand>("plan").WithDescription("Memory a model needs on a kernel set: weights, KV cache, activations.")
         .WithExample("plan", "--model", "llama-65b", "--context", "2048", "--device-memory", "141GB");
+    config.AddBranch("eval", evaluation =>
+    {
+        evaluation.SetDescription("Multiple-choice benchmarks scored by log-likelihood (METHOD.md §7), and a side-by-side view of two results.");
+        evaluation.AddCommand<EvalTruthfulQaCommand>("truthfulqa").WithDescription("TruthfulQA MC: --protocol true-false (the method's, default), mc1, mc2 or all.")
+            .WithExample("eval", "truthfulqa", "--model", "llama-65b-hf", "--adapter", "runs/r1/final", "--data", "mc_task.json", "--out", "tqa.json");
+        evaluation.AddCommand<EvalHhhCommand>("hhh").WithDescription("BIG-bench HHH: the method's A/B protocol in both orders, per category and overall.")
+            .WithExample("eval", "hhh", "--model", "llama-65b-hf", "--data", "BIG-bench/bigbench/benchmark_tasks/hhh_alignment", "--out", "hhh.json");
+        evaluation.AddCommand<EvalCompareCommand>("compare").WithDescription("Two result files side by side.")
+            .WithExample("eval", "compare", "base.json", "aligned.json");
+    });
     config.AddCommand<InfoCommand>("info").WithDescription("Show this machine's kernel sets and CPU features.");
 });
 return app.Run(args);
