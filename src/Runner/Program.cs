@@ -17,6 +17,8 @@ app.Configure(config =>
         .WithExample("quantize", "--model", "llama-7b-hf", "--out", "llama-7b-int8", "--group", "128");
     config.AddCommand<PlanCommand>("plan").WithDescription("Memory a model needs on a kernel set: weights, KV cache, activations.")
         .WithExample("plan", "--model", "llama-65b", "--context", "2048", "--device-memory", "141GB");
+    config.AddCommand<TrainCommand>("train").WithDescription("Train a LoRA adapter on instruction records; resumable, with metrics and a loss plot.")
+        .WithExample("train", "--base", "llama-7b-hf", "--data", "self_align.jsonl", "--out", "runs/stage3", "--micro-batch", "8");
     config.AddCommand<InfoCommand>("info").WithDescription("Show this machine's kernel sets and CPU features.");
 });
 return app.Run(args);

@@ -67,7 +67,7 @@ internal static class JsonRecordFile
             {
                 found.Add($"not valid JSON ({Reason(e)})");
             }
-            foreach (var problem in found) problems.Add($"{path}:{lineNumber}: {problem}");
+            if (found.Count > 0) problems.Add($"{path}:{lineNumber}: {string.Join("; ", found)}");
         }
     }
 
@@ -97,7 +97,7 @@ internal static class JsonRecordFile
                     var record = ParseObject(document.RootElement, parse, found);
                     if (record is not null) records.Add(record);
                 }
-                foreach (var problem in found) problems.Add($"{path}:{line}: element {index}: {problem}");
+                if (found.Count > 0) problems.Add($"{path}:{line}: element {index}: {string.Join("; ", found)}");
             }
             // Anything but white space after the array makes the reader throw.
             while (reader.Read()) { }

@@ -57,6 +57,7 @@ public sealed class LoraTrainer
         adapter.CheckFits(_model, "being trained");
         using var engine = createEngine(adapter);
         if (checkpoint != null) engine.ImportMoments(checkpoint.Moments);
+        JsonFile.Write(Path.Combine(_folder, RunFileName), _settings.ToJson());
 
         var total = _settings.TotalSteps(examples.Count);
         var schedule = _settings.CreateSchedule(total);
@@ -108,7 +109,7 @@ public sealed class LoraTrainer
         return new TrainingOutcome(true, total, _folder);
     }
 
-    /// <summary>Checks the output folder against <paramref name="resume"/>, records the run's settings, and returns the checkpoint to continue from.</summary>
+    /// <summary>Checks the output folder against <paramref name="resume"/> and returns the checkpoint to continue from.</summary>
     private TrainingCheckpoint? PrepareFolder(bool resume)
     {
         var runPath = Path.Combine(_folder, RunFileName);
@@ -120,7 +121,6 @@ public sealed class LoraTrainer
         if (checkpoint != null)
             _settings.CheckSameAs(checkpoint.Settings, $"the checkpoint at step {checkpoint.Step}");
         Directory.CreateDirectory(_folder);
-        JsonFile.Write(runPath, _settings.ToJson());
         return checkpoint;
     }
 
