@@ -6,7 +6,7 @@ namespace Dromedary.Training.Data;
 
 /// <summary>
 /// Reads records from a JSON array file or a JSON Lines file (told apart by the first non-space character) and
-/// reports every bad record at once, each as "file:line: problem", so a user can fix a data set in one pass.
+/// reports every bad record at once, one line each ("file:line: problem; problem"), so a user can fix a data set in one pass.
 /// </summary>
 internal static class JsonRecordFile
 {
