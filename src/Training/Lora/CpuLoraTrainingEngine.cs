@@ -30,8 +30,8 @@ internal sealed class CpuLoraTrainingEngine : ILoraTrainingEngine
     public LoraAdapter Adapter => _pass.Adapter;
     public int MaxTokens => _pass.MaxTokens;
 
-    public double ForwardBackward(IReadOnlyList<TrainingSequence> sequences, float lossScale, long step, int microBatch) =>
-        _pass.ForwardBackward(sequences, lossScale, _gradients, step, microBatch);
+    public double ForwardBackward(IReadOnlyList<TrainingSequence> sequences, float lossScale, long step, int firstSequence) =>
+        _pass.ForwardBackward(sequences, lossScale, _gradients, step, firstSequence);
 
     public double GradientNorm()
     {

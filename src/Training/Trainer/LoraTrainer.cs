@@ -82,11 +82,11 @@ public sealed class LoraTrainer
                 {
                     loss = 0;
                     var lossScale = 1f / tokens;
-                    for (int start = 0, part = 0; start < batch.Length; start += pace.MicroBatchSize, part++)
+                    for (var start = 0; start < batch.Length; start += pace.MicroBatchSize)
                     {
                         microBatch.Clear();
                         for (var i = start; i < Math.Min(batch.Length, start + pace.MicroBatchSize); i++) microBatch.Add(examples[batch[i]]);
-                        loss += engine.ForwardBackward(microBatch, lossScale, step, part);
+                        loss += engine.ForwardBackward(microBatch, lossScale, step, start);
                     }
                     norm = engine.GradientNorm();
                     var clip = _settings.MaxGradNorm > 0 ? GradientNorm.ClipCoefficient(norm, _settings.MaxGradNorm) : 1;
