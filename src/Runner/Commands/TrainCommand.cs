@@ -29,7 +29,8 @@ internal sealed class TrainCommand : Command<TrainSettings>
         };
         var trainingSettings = new TrainingSettings(settings.LearningRate, settings.Warmup, settings.Schedule, settings.Epochs,
             settings.Batch, settings.Clip, settings.Seed, inputs);
-        var trainer = new LoraTrainer(settings.Out, trainingSettings, config);
+        var trainer = new LoraTrainer(settings.Out, trainingSettings, config, settings.Resume);
+        if (trainer.FirstStep > 0) Console.Error.WriteLine($"resuming {settings.Out} after step {trainer.FirstStep}");
 
         using var opened = ModelOpener.Open(new ModelSettings
         {
@@ -41,7 +42,7 @@ internal sealed class TrainCommand : Command<TrainSettings>
                                          "(max_position_embeddings); lower --cutoff.");
         var outcome = ProgressDisplay.RunWithStatus("training", progress => trainer.Run(examples, adapter,
             start => LoraTrainingEngines.Create(opened.Model, start, maxTokens, (ulong)settings.Seed, new AdamWOptions()),
-            new TrainingPace(settings.MicroBatch, settings.CheckpointEvery), settings.Resume,
+            new TrainingPace(settings.MicroBatch, settings.CheckpointEvery),
             new Progress(progress), cancellation));
         if (!outcome.Completed)
         {

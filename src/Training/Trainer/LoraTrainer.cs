@@ -34,25 +34,34 @@ public sealed class LoraTrainer
     private readonly string _folder;
     private readonly TrainingSettings _settings;
     private readonly LlamaConfig _model;
-
-    public LoraTrainer(string folder, TrainingSettings settings, LlamaConfig model)
-    {
-        settings.Validate();
-        (_folder, _settings, _model) = (folder, settings, model);
-    }
+    private readonly bool _resume;
+    private readonly TrainingCheckpoint? _checkpoint;
 
     /// <summary>
-    /// Trains <paramref name="initial"/> (ignored when resuming from a checkpoint, whose adapter continues) on the
-    /// examples. Without <paramref name="resume"/> the folder must not hold a run; with it, the run's settings must
-    /// equal the saved ones and training continues from the newest complete checkpoint (from step 0 if none).
+    /// Checks the run folder before anything slow happens: without <paramref name="resume"/> it must not hold a
+    /// run; with it, the run's settings must equal the saved ones, and the newest complete checkpoint is read.
+    /// </summary>
+    public LoraTrainer(string folder, TrainingSettings settings, LlamaConfig model, bool resume)
+    {
+        settings.Validate();
+        (_folder, _settings, _model, _resume) = (folder, settings, model, resume);
+        _checkpoint = PrepareFolder();
+    }
+
+    /// <summary>The step training starts from: 0, or that of the checkpoint being resumed.</summary>
+    public int FirstStep => _checkpoint?.Step ?? 0;
+
+    /// <summary>
+    /// Trains <paramref name="initial"/> on the examples, or, when resuming from a checkpoint, continues its adapter
+    /// (from step 0 when the run has no complete checkpoint yet).
     /// </summary>
     public TrainingOutcome Run(IReadOnlyList<TrainingSequence> examples, LoraAdapter initial, Func<LoraAdapter, ILoraTrainingEngine> createEngine,
-        TrainingPace pace, bool resume, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
+        TrainingPace pace, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
         if (examples.Count == 0) throw new DromedaryException("no training examples.");
         ArgumentOutOfRangeException.ThrowIfLessThan(pace.MicroBatchSize, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(pace.CheckpointEvery);
-        var checkpoint = PrepareFolder(resume);
+        var checkpoint = _checkpoint;
         var adapter = checkpoint?.Adapter ?? initial;
         adapter.CheckFits(_model, "being trained");
         using var engine = createEngine(adapter);
@@ -64,7 +73,7 @@ public sealed class LoraTrainer
         var counted = examples.Select(e => e.CountedTargets).ToArray();
         var order = new ExampleOrder(examples.Count, _settings.Seed, checkpoint?.Cursor ?? default);
         var updates = checkpoint?.Updates ?? 0;
-        var first = checkpoint?.Step ?? 0;
+        var first = FirstStep;
         var microBatch = new List<TrainingSequence>(pace.MicroBatchSize);
         var clock = Stopwatch.StartNew();
         var metricsPath = Path.Combine(_folder, MetricsFileName);
@@ -109,15 +118,14 @@ public sealed class LoraTrainer
         return new TrainingOutcome(true, total, _folder);
     }
 
-    /// <summary>Checks the output folder against <paramref name="resume"/> and returns the checkpoint to continue from.</summary>
-    private TrainingCheckpoint? PrepareFolder(bool resume)
+    private TrainingCheckpoint? PrepareFolder()
     {
         var runPath = Path.Combine(_folder, RunFileName);
-        if (!resume && HoldsRun())
+        if (!_resume && HoldsRun())
             throw new DromedaryException($"{_folder} already holds a training run; pass --resume to continue it, or choose another --out folder.");
-        if (resume && File.Exists(runPath))
+        if (_resume && File.Exists(runPath))
             _settings.CheckSameAs(TrainingSettings.FromJson(JsonFile.Read(runPath), runPath), runPath);
-        var checkpoint = resume ? TrainingCheckpoint.LoadNewest(_folder, _model) : null;
+        var checkpoint = _resume ? TrainingCheckpoint.LoadNewest(_folder, _model) : null;
         if (checkpoint != null)
             _settings.CheckSameAs(checkpoint.Settings, $"the checkpoint at step {checkpoint.Step}");
         Directory.CreateDirectory(_folder);

@@ -131,6 +131,8 @@ public class CliTests
     [InlineData("tokenize")]
     [InlineData("quantize")]
     [InlineData("info")]
+    [InlineData("train")]
+    [InlineData("merge")]
     public void Every_command_has_help(string command)
     {
         var result = Cli.Run(command, "--help");

@@ -25,9 +25,9 @@ internal static class TrainerRuns
         using var loaded = ForwardTests.Load("f32", Precision.Fp32, threads: 1);
         using var stop = new CancellationTokenSource();
         var progress = new StopAfter(stopAfter, stop);
-        return new LoraTrainer(folder, settings, loaded.Model.Config).Run(sequences, Copy(initial, loaded.Model),
+        return new LoraTrainer(folder, settings, loaded.Model.Config, resume).Run(sequences, Copy(initial, loaded.Model),
             adapter => LoraTrainingEngines.Create(loaded.Model, adapter, 32, (ulong)settings.Seed, new AdamWOptions()),
-            new TrainingPace(microBatch, checkpointEvery), resume, progress, stop.Token);
+            new TrainingPace(microBatch, checkpointEvery), progress, stop.Token);
     }
 
     private static LoraAdapter Copy(LoraAdapter adapter, LlamaModel model)
