@@ -43,10 +43,10 @@ internal sealed class TrainCommand : Command<TrainSettings>
         var outcome = ProgressDisplay.RunWithStatus("training", progress => trainer.Run(examples, adapter,
             start => LoraTrainingEngines.Create(opened.Model, start, maxTokens, (ulong)settings.Seed, new AdamWOptions()),
             new TrainingPace(settings.MicroBatch, settings.CheckpointEvery),
-            new Progress(progress), cancellation));
+            new StepStatus(progress), cancellation));
         if (!outcome.Completed)
         {
-            AnsiConsole.MarkupLineInterpolated($"stopped after step {outcome.Steps}; continue with [bold]--resume[/]");
+            AnsiConsole.MarkupLineInterpolated($"stopped after step {outcome.Steps}; [bold]--resume[/] continues from the newest checkpoint");
             return 1;
         }
         AnsiConsole.MarkupLineInterpolated($"trained {outcome.Steps} steps; wrote the adapter, metrics.jsonl and loss.svg to [bold]{outcome.AdapterFolder}[/]");
@@ -130,7 +130,7 @@ internal sealed class TrainCommand : Command<TrainSettings>
     }
 
     /// <summary>A step's line: step, loss, learning rate and counted tokens per second; the bar adds the time left.</summary>
-    private sealed class Progress(IProgress<(int Done, int Total, string Status)> display) : IProgress<TrainingProgress>
+    private sealed class StepStatus(IProgress<(int Done, int Total, string Status)> display) : IProgress<TrainingProgress>
     {
         public void Report(TrainingProgress value)
         {

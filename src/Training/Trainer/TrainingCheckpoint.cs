@@ -40,7 +40,9 @@ public sealed partial record TrainingCheckpoint(
     {
         var final = StepFolder(runFolder, Step);
         var partial = final + PartialSuffix;
-        if (Directory.Exists(partial)) Directory.Delete(partial, recursive: true);
+        // Left by a run killed while saving; never read, so they only take space.
+        if (Directory.Exists(Folder(runFolder)))
+            foreach (var torn in Directory.GetDirectories(Folder(runFolder), "*" + PartialSuffix)) Directory.Delete(torn, recursive: true);
         Directory.CreateDirectory(partial);
         Adapter.Save(partial);
         WriteMoments(Path.Combine(partial, OptimizerFileName));
