@@ -83,6 +83,7 @@ public sealed class LoraTrainerTests(ITestOutputHelper output)
         Assert.Equal([1, 2, 3, 4, 5, 6], b.Select(m => m.Step));
         Assert.Equal(a.Select(m => (m.Loss, m.GradNorm, m.LearningRate)), b.Select(m => (m.Loss, m.GradNorm, m.LearningRate)));
         Assert.True(a.Any(m => m.GradNorm > 0.5), "clipping should bind on some step");
+        Assert.False(Directory.Exists(Path.Combine(checkpoints, "step-00000003.partial")), "the next save clears torn folders");
     }
 
     [Fact]
