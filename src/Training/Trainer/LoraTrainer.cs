@@ -98,6 +98,9 @@ public sealed class LoraTrainer
                         loss += engine.ForwardBackward(microBatch, lossScale, step, start);
                     }
                     norm = engine.GradientNorm();
+                    if (!double.IsFinite(norm))
+                        throw new DromedaryException($"step {step + 1}: the gradient norm is {norm} (loss {loss}); the run diverged. " +
+                                                     "Start a new run with a lower --lr or a longer --warmup.");
                     var clip = _settings.MaxGradNorm > 0 ? GradientNorm.ClipCoefficient(norm, _settings.MaxGradNorm) : 1;
                     engine.Step(learningRate, (float)clip, ++updates);
                 }

@@ -64,6 +64,11 @@ public sealed class TrainCliTests
         var resumed = Cli.Run(TrainArgs(folder, data, prompt, "--resume", "--lr", "2e-2"));
         Assert.Equal(1, resumed.ExitCode);
         Assert.Contains("learning_rate is 0.02 now but was 0.01", resumed.Stderr);
+
+        // A run can start from the adapter, whose rank holds.
+        var init = Cli.Run("train", "--base", F32, "--data", data, "--prompt", prompt, "--out", folder["next"], "--init-adapter", folder["run"], "--lora-r", "8");
+        Assert.Equal(1, init.ExitCode);
+        Assert.Contains("--lora-r 8 contradicts --init-adapter", init.Stderr);
     }
 
     [Fact]

@@ -133,4 +133,15 @@ public sealed class LoraTrainerTests(ITestOutputHelper output)
         Assert.Single(steps, s => s.Tokens > 0 && double.IsFinite(s.Loss));
         Assert.NotEqual(initial.Matrices[0].A, TrainerRuns.Result(folder.Path).Matrices[0].A);
     }
+
+    [Fact]
+    public void A_diverged_step_stops_the_run_before_it_spoils_the_adapter()
+    {
+        using var folder = new TempDirectory();
+        var initial = TrainerRuns.Adapter();
+        initial.Matrices[0].B[0] = float.NaN;
+        var error = Assert.Throws<DromedaryException>(() => TrainerRuns.Train(folder.Path, TrainerRuns.Settings(epochs: 1), LoraFixtures.Sequences(), initial));
+        Assert.Contains("step 1: the gradient norm is NaN", error.Message);
+        Assert.False(File.Exists(folder[LoraAdapter.WeightsFileName]));
+    }
 }
