@@ -106,11 +106,7 @@ internal sealed class TrainCommand : Command<TrainSettings>
         var adapterConfig = loaded.Config with { Dropout = settings.Dropout ?? new LoraConfig().Dropout, BaseModel = baseName };
         adapterConfig.Validate("LoRA options");
         var adapter = LoraAdapter.Create(adapterConfig, config, (ulong)settings.Seed);
-        for (var i = 0; i < adapter.Matrices.Count; i++)
-        {
-            loaded.Matrices[i].A.CopyTo(adapter.Matrices[i].A, 0);
-            loaded.Matrices[i].B.CopyTo(adapter.Matrices[i].B, 0);
-        }
+        adapter.CopyWeightsFrom(loaded);
         return adapter;
     }
 

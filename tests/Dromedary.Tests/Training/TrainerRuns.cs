@@ -33,11 +33,7 @@ internal static class TrainerRuns
     private static LoraAdapter Copy(LoraAdapter adapter, LlamaModel model)
     {
         var copy = LoraAdapter.Create(adapter.Config, model.Config, 0);
-        for (var i = 0; i < copy.Matrices.Count; i++)
-        {
-            adapter.Matrices[i].A.CopyTo(copy.Matrices[i].A, 0);
-            adapter.Matrices[i].B.CopyTo(copy.Matrices[i].B, 0);
-        }
+        copy.CopyWeightsFrom(adapter);
         return copy;
     }
 
