@@ -30,6 +30,10 @@ app.Configure(config =>
         evaluation.AddCommand<EvalCompareCommand>("compare").WithDescription("Two result files side by side.")
             .WithExample("eval", "compare", "base.json", "aligned.json");
     });
+    config.AddCommand<TrainCommand>("train").WithDescription("Train a LoRA adapter on instruction records; resumable, with metrics and a loss plot.")
+        .WithExample("train", "--base", "llama-7b-hf", "--data", "self_align.jsonl", "--out", "runs/stage3", "--micro-batch", "8");
+    config.AddCommand<MergeCommand>("merge").WithDescription("Write a base model with a LoRA adapter merged in, as a plain Hugging Face checkpoint.")
+        .WithExample("merge", "--base", "llama-7b-hf", "--adapter", "runs/stage3", "--out", "dromedary-7b", "--dtype", "f16");
     config.AddCommand<InfoCommand>("info").WithDescription("Show this machine's kernel sets and CPU features.");
 });
 return app.Run(args);

@@ -10,6 +10,9 @@ public static class Fixtures
     /// <summary>A model folder: "f32", "f16", "bf16" or "sharded".</summary>
     public static string TinyLlama(string variant) => Path.Combine(TinyLlamaRoot, variant);
 
+    /// <summary>The tiny model's config.json.</summary>
+    public static Dromedary.Model.Config.LlamaConfig TinyModelConfig => Dromedary.Model.Config.LlamaConfig.Load(TinyLlama("f32"));
+
     public sealed record ReferenceCase(string Text, int[] Tokens, double[] Logprobs, double[]? LastLogprobs);
 
     private static readonly Lazy<Dictionary<string, ReferenceCase[]>> References = new(() => ReadReferences("reference_logprobs.json"));

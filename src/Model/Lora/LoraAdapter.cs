@@ -64,6 +64,18 @@ public sealed class LoraAdapter
         return adapter;
     }
 
+    /// <summary>Copies every A and B from <paramref name="source"/>, an adapter of the same shapes (its dropout or base name may differ).</summary>
+    public void CopyWeightsFrom(LoraAdapter source)
+    {
+        if (source.Matrices.Count != Matrices.Count || source.Matrices.Where((m, i) => m.A.Length != Matrices[i].A.Length || m.B.Length != Matrices[i].B.Length).Any())
+            throw new ArgumentException("the adapters differ in rank, targets or shapes", nameof(source));
+        for (var i = 0; i < Matrices.Count; i++)
+        {
+            source.Matrices[i].A.CopyTo(Matrices[i].A, 0);
+            source.Matrices[i].B.CopyTo(Matrices[i].B, 0);
+        }
+    }
+
     /// <summary>Throws unless every matrix has the shape <paramref name="model"/>'s projections need.</summary>
     public void CheckFits(LlamaConfig model, string modelName)
     {

@@ -14,60 +14,27 @@ namespace Dromedary.Model.Quantization;
 /// </summary>
 public static class CheckpointQuantizer
 {
-    /// <summary>Files beside the weights that a model folder needs, copied when present.</summary>
-    private static readonly string[] CompanionFiles =
-        ["config.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"];
-
     /// <param name="groupSize">0 for one scale per output row, else input columns per scale.</param>
     /// <param name="progress">Receives (tensors done, total).</param>
     public static void Run(string input, string output, int groupSize, IProgress<(int Done, int Total)>? progress = null)
     {
         if (groupSize < 0) throw new DromedaryException($"--group must be 0 (per row) or positive, not {groupSize}.");
         LlamaConfig.Load(input);
-        if (Path.GetFullPath(input) == Path.GetFullPath(output))
-            throw new DromedaryException($"{output}: the output folder must differ from the input folder.");
         using var checkpoint = Checkpoint.Open(input);
         if (checkpoint.Tensors.Any(t => t.Type == ScalarType.I8))
             throw new DromedaryException($"{input}: already holds int8 tensors; quantize the original checkpoint instead.");
-        Directory.CreateDirectory(output);
-
         var metadata = new Dictionary<string, string>
         {
             ["format"] = "pt",
             [Int8Format.SchemeKey] = Int8Format.Scheme,
             [Int8Format.GroupSizeKey] = Int8Format.GroupSizeText(groupSize),
         };
-        var weightMap = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        long totalBytes = 0;
-        var done = 0;
-        var total = checkpoint.Tensors.Count;
         using var scratch = new QuantizeScratch();
-        foreach (var file in checkpoint.Tensors.GroupBy(t => t.FilePath))
+        CheckpointRewriter.Run(checkpoint, output, metadata, tensor => OutputSpecs(tensor, groupSize), (writer, tensor) =>
         {
-            var tensors = file.ToList();
-            var specs = tensors.SelectMany(t => OutputSpecs(t, groupSize)).ToList();
-            var name = Path.GetFileName(file.Key);
-            using var writer = new SafetensorsWriter(Path.Combine(output, name), specs, metadata);
-            foreach (var tensor in tensors)
-            {
-                if (IsQuantized(tensor)) WriteQuantized(writer, checkpoint, tensor, groupSize, scratch);
-                else writer.Write(tensor.Name, checkpoint.Span(tensor));
-                checkpoint.Release(tensor);
-                progress?.Report((++done, total));
-            }
-            writer.Complete();
-            foreach (var spec in specs)
-            {
-                weightMap[spec.Name] = name;
-                totalBytes += spec.Shape.Aggregate(1L, (a, b) => a * b) * spec.Type.SizeOf();
-            }
-        }
-        if (checkpoint.Files.Count > 1) SafetensorsWriter.WriteIndex(output, weightMap, totalBytes);
-        foreach (var companion in CompanionFiles)
-        {
-            var source = Path.Combine(input, companion);
-            if (File.Exists(source)) File.Copy(source, Path.Combine(output, companion), overwrite: true);
-        }
+            if (IsQuantized(tensor)) WriteQuantized(writer, checkpoint, tensor, groupSize, scratch);
+            else writer.Write(tensor.Name, checkpoint.Span(tensor));
+        }, progress);
     }
 
     private static bool IsQuantized(TensorInfo tensor) => TensorNames.IsLinear(tensor.Name) && tensor.Shape.Length == 2;

@@ -6,7 +6,7 @@ namespace Dromedary.Training.Data;
 
 /// <summary>
 /// Reads records from a JSON array file or a JSON Lines file (told apart by the first non-space character) and
-/// reports every bad record at once, each as "file:line: problem", so a user can fix a data set in one pass.
+/// reports every bad record at once, one line each ("file:line: problem; problem"), so a user can fix a data set in one pass.
 /// </summary>
 public static class JsonRecordFile
 {
@@ -74,7 +74,7 @@ public static class JsonRecordFile
             {
                 found.Add($"not valid JSON ({Reason(e)})");
             }
-            foreach (var problem in found) problems.Add($"{path}:{lineNumber}: {problem}");
+            if (found.Count > 0) problems.Add($"{path}:{lineNumber}: {string.Join("; ", found)}");
         }
     }
 
@@ -104,7 +104,7 @@ public static class JsonRecordFile
                     var record = ParseObject(document.RootElement, parse, found);
                     if (record is not null) records.Add(new Located<T>(record, line));
                 }
-                foreach (var problem in found) problems.Add($"{path}:{line}: element {index}: {problem}");
+                if (found.Count > 0) problems.Add($"{path}:{line}: element {index}: {string.Join("; ", found)}");
             }
             // Anything but white space after the array makes the reader throw.
             while (reader.Read()) { }

@@ -24,9 +24,10 @@ public interface ILoraTrainingEngine : IDisposable
     /// <summary>
     /// Forward and backward of one micro-batch, adding lossScale·∂(Σ token losses)/∂(A, B) to the accumulated
     /// gradients. Returns lossScale·Σ counted token losses. <paramref name="step"/> and
-    /// <paramref name="microBatch"/> key the dropout masks, so a resumed run draws the same ones.
+    /// <paramref name="firstSequence"/> (the index of sequences[0] among the step's examples) key the dropout masks,
+    /// so a resumed run draws the same ones and the micro-batch size does not change them.
     /// </summary>
-    double ForwardBackward(IReadOnlyList<TrainingSequence> sequences, float lossScale, long step, int microBatch);
+    double ForwardBackward(IReadOnlyList<TrainingSequence> sequences, float lossScale, long step, int firstSequence);
 
     /// <summary>The L2 norm of all accumulated gradients together.</summary>
     double GradientNorm();

@@ -5,9 +5,9 @@ namespace Dromedary.Training.Lora;
 
 /// <summary>
 /// Dropout on a LoRA branch's input, as torch.nn.Dropout: each value is zeroed with probability p and the rest
-/// scaled by 1/(1 − p). The mask is not drawn from a running generator but hashed from (seed, step, micro-batch,
-/// sequence, layer, projection), so the backward pass's recomputation sees the forward's mask and a resumed run
-/// draws exactly the masks an uninterrupted one would. Applying it to a gradient is its own backward.
+/// scaled by 1/(1 − p). The mask is not drawn from a running generator but hashed from (seed, step, the sequence's place
+/// in the step, layer, projection), so the backward pass's recomputation sees the forward's mask and a resumed run
+/// draws exactly the masks an uninterrupted one would, however the step is split into micro-batches. Applying it to a gradient is its own backward.
 /// </summary>
 internal readonly struct LoraDropout(double probability, ulong seed)
 {
@@ -20,7 +20,6 @@ internal readonly struct LoraDropout(double probability, ulong seed)
     public ulong Stream(in DropoutKey key, int layer, LoraTarget target)
     {
         var h = Mix(seed, key.Step);
-        h = Mix(h, key.MicroBatch);
         h = Mix(h, key.Sequence);
         return Mix(h, layer * LoraTargets.All.Length + (int)target);
     }
@@ -40,5 +39,5 @@ internal readonly struct LoraDropout(double probability, ulong seed)
     }
 }
 
-/// <summary>Which sequence of a run is being processed: with the seed, it fixes every dropout mask.</summary>
-internal readonly record struct DropoutKey(long Step, int MicroBatch, int Sequence);
+/// <summary>Which sequence of a run is being processed (its index among the step's examples): with the seed, it fixes every dropout mask.</summary>
+internal readonly record struct DropoutKey(long Step, int Sequence);

@@ -58,13 +58,14 @@ public sealed class LoraTrainingPass : IDisposable
     /// <paramref name="gradients"/>. Pass lossScale = 1 / (counted targets of the whole optimizer step) so the
     /// gradients summed over the step's micro-batches are those of the step's mean token loss.
     /// </summary>
-    /// <param name="step">The optimizer step and <paramref name="microBatch"/> its micro-batch: they key the dropout masks.</param>
+    /// <param name="step">The optimizer step; with <paramref name="firstSequence"/>, the index of sequences[0] among the
+    /// step's examples, it keys the dropout masks, so they do not depend on the micro-batch size.</param>
     /// <returns>lossScale · Σ counted token losses: summed over the step's micro-batches, the step's mean loss.</returns>
-    public double ForwardBackward(IReadOnlyList<TrainingSequence> sequences, float lossScale, LoraGradients gradients, long step, int microBatch)
+    public double ForwardBackward(IReadOnlyList<TrainingSequence> sequences, float lossScale, LoraGradients gradients, long step, int firstSequence)
     {
         if (!gradients.Fits(Adapter)) throw new ArgumentException("the gradients were made for another adapter's shapes", nameof(gradients));
         var loss = 0.0;
-        for (var s = 0; s < sequences.Count; s++) loss += Sequence(sequences[s], s, lossScale, gradients, new DropoutKey(step, microBatch, s));
+        for (var s = 0; s < sequences.Count; s++) loss += Sequence(sequences[s], s, lossScale, gradients, new DropoutKey(step, firstSequence + s));
         return loss;
     }
 

@@ -132,6 +132,8 @@ public class CliTests
     [InlineData("quantize")]
     [InlineData("info")]
     [InlineData("chat")]
+    [InlineData("train")]
+    [InlineData("merge")]
     public void Every_command_has_help(string command)
     {
         var result = Cli.Run(command, "--help");

@@ -39,7 +39,7 @@ public sealed class LoraLinearTests
         f.B.CopyTo(lora.B, 0);
         using var work = new LoraWorkspace(set, f.N, f.In, f.R, new LoraDropout(0, 0));
         var projection = new LoraLinear(set, weight, lora);
-        var key = new DropoutKey(0, 0, 0);
+        var key = new DropoutKey(0, 0);
 
         var y = new float[f.N * f.Out];
         projection.Forward(work, f.X, f.N, y, key);
@@ -86,7 +86,7 @@ public sealed class LoraLinearTests
         const double p = 0.05;
         var dropout = new LoraDropout(p, 3);
         var values = Enumerable.Repeat(1f, 200_001).ToArray();
-        var stream = dropout.Stream(new DropoutKey(7, 2, 1), 4, LoraTarget.Value);
+        var stream = dropout.Stream(new DropoutKey(7, 3), 4, LoraTarget.Value);
         dropout.Apply(values, stream);
         var dropped = values.Count(v => v == 0);
         Assert.InRange(dropped / (double)values.Length, p - 0.003, p + 0.003);
@@ -95,8 +95,8 @@ public sealed class LoraLinearTests
         var again = Enumerable.Repeat(1f, values.Length).ToArray();
         dropout.Apply(again, stream);
         Assert.Equal(values, again);
-        Assert.NotEqual(stream, dropout.Stream(new DropoutKey(7, 2, 1), 4, LoraTarget.Query));
-        Assert.NotEqual(stream, dropout.Stream(new DropoutKey(7, 2, 0), 4, LoraTarget.Value));
-        Assert.NotEqual(stream, new LoraDropout(p, 4).Stream(new DropoutKey(7, 2, 1), 4, LoraTarget.Value));
+        Assert.NotEqual(stream, dropout.Stream(new DropoutKey(7, 3), 4, LoraTarget.Query));
+        Assert.NotEqual(stream, dropout.Stream(new DropoutKey(7, 2), 4, LoraTarget.Value));
+        Assert.NotEqual(stream, new LoraDropout(p, 4).Stream(new DropoutKey(7, 3), 4, LoraTarget.Value));
     }
 }

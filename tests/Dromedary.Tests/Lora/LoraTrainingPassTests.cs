@@ -97,16 +97,17 @@ public sealed class LoraTrainingPassTests(ITestOutputHelper output)
     public void Micro_batches_accumulate_to_the_gradients_of_the_whole_batch()
     {
         using var loaded = Load(Precision.Fp32);
-        var adapter = LoraFixtures.RandomAdapter(loaded.Model.Config, LoraFixtures.Config());
+        var adapter = LoraFixtures.RandomAdapter(loaded.Model.Config, LoraFixtures.Config(dropout: 0.1));
         var sequences = LoraFixtures.Sequences();
         var scale = Scale(sequences);
         using var pass = new LoraTrainingPass(loaded.Model, adapter, MaxTokens, 1);
         var whole = new LoraGradients(adapter);
         var wholeLoss = pass.ForwardBackward(sequences, scale, whole, 0, 0);
         var split = new LoraGradients(adapter);
-        var splitLoss = pass.ForwardBackward(sequences[..2], scale, split, 0, 0) + pass.ForwardBackward(sequences[2..], scale, split, 0, 1);
+        var splitLoss = pass.ForwardBackward(sequences[..2], scale, split, 0, 0) + pass.ForwardBackward(sequences[2..], scale, split, 0, 2);
 
-        // The same products are added in the same order, so the sums are equal to the bit.
+        // The same products are added in the same order and the dropout masks are keyed by a sequence's place in
+        // the step, so the sums are equal to the bit.
         Assert.Equal(wholeLoss, splitLoss);
         for (var i = 0; i < adapter.Matrices.Count; i++)
         {

@@ -1,0 +1,18 @@
+using Dromedary.Kernels.Cpu;
+using Dromedary.Model.Llama;
+using Dromedary.Model.Lora;
+
+namespace Dromedary.Training.Lora;
+
+/// <summary>The one place a training engine is chosen: by the kernel set the base model is loaded on.</summary>
+public static class LoraTrainingEngines
+{
+    /// <param name="maxTokens">The longest sequence a micro-batch will hold.</param>
+    /// <param name="seed">Keys the dropout masks, with the step, micro-batch and sequence.</param>
+    public static ILoraTrainingEngine Create(LlamaModel model, LoraAdapter adapter, int maxTokens, ulong seed, AdamWOptions options) =>
+        model.Kernels switch
+        {
+            CpuKernelSet set => new CpuLoraTrainingEngine(model, set, adapter, maxTokens, seed, options),
+            _ => throw new DromedaryException($"LoRA training is not available on kernel set '{model.Kernels.Name}' yet; use --kernels cpu."),
+        };
+}
