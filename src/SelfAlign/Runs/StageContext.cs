@@ -1,0 +1,26 @@
+using Dromedary.Model.Generation;
+
+namespace Dromedary.SelfAlign.Runs;
+
+/// <summary>
+/// What every stage command shares: where it writes, which shard it is, its seed, and how it runs — with an
+/// engine, or (<see cref="Engine"/> null) as --filter-only, re-deriving kept.jsonl and stats.json from raw.jsonl.
+/// </summary>
+public sealed record StageContext(string RunDirectory, ShardSpec Shard, int Seed, ICompletionEngine? Engine, int? Limit,
+    IProgress<(int Done, int Total)>? Progress)
+{
+    public RunFolder Folder => RunFolder.For(RunDirectory, Shard);
+
+    /// <summary>This shard's seed: seed + shard·128, as the original's groups.</summary>
+    public int ShardSeed => Shard.Seed(Seed);
+
+    public bool FilterOnly => Engine is null;
+
+    /// <summary>The raw completions so far for --filter-only, or the log to resume and append to.</summary>
+    public JsonlLog? OpenLog() => FilterOnly ? null : JsonlLog.Open(Folder.Raw);
+
+    public CompletionPump Pump(JsonlLog log) => new(Engine!, log, Limit, Progress);
+}
+
+/// <summary>What a stage run did: whether it reached its goal (false when --limit stopped it) and the counts it wrote.</summary>
+public sealed record StageSummary(bool Complete, int Completions, int Kept, FilterStats Stats, string Folder);
