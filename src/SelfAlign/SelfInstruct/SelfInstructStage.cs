@@ -81,15 +81,8 @@ public static class SelfInstructStage
         public PendingPrompt Prompt(int index)
         {
             var demonstrations = Seeds.Sample(Seeds.Random(_seed, index), _options.SeedTasks, _options.Demonstrations);
-            var sampling = new SamplingOptions
-            {
-                Temperature = _options.Temperature,
-                TopP = _options.TopP,
-                Seed = Seeds.For(_seed, index, stream: 1),
-                LogitBias = _options.EosId is { } eos ? new Dictionary<int, float> { [eos] = -100f } : new Dictionary<int, float>(),
-            };
             var request = new CompletionRequest($"si-{index}", SelfInstructPrompt.Build(_options.MetaPrompt, demonstrations),
-                new GenerationOptions { MaxNewTokens = _options.MaxNewTokens, Sampling = sampling });
+                StageSampling.Options(_options.MaxNewTokens, _options.Temperature, _options.TopP, Seeds.For(_seed, index, stream: 1), _options.EosId));
             return new PendingPrompt(request, new Dictionary<string, string> { ["index"] = index.ToString(CultureInfo.InvariantCulture) });
         }
 
