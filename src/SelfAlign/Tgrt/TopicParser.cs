@@ -2,9 +2,6 @@ using Dromedary.SelfAlign.Runs;
 
 namespace Dromedary.SelfAlign.Tgrt;
 
-/// <summary>A topic of a question type (the type keeps its seed wording, "Questions that require …").</summary>
-public sealed record TypedTopic(string Topic, string QuestionType);
-
 /// <summary>
 /// Topic brainstorming's parsing and pooling (METHOD.md §2.3): topics are read from the completion's first 20
 /// lines with any "N. " prefix removed, and kept when they have at most three words, start with an ASCII capital

@@ -1,0 +1,43 @@
+using System.ComponentModel;
+using Dromedary.SelfAlign.Data;
+using Dromedary.SelfAlign.Prompts;
+using Dromedary.SelfAlign.Tgrt;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Dromedary.Runner.Commands;
+
+internal sealed class TgrtQuestionsCommand : Command<TgrtQuestionsCommand.Settings>
+{
+    internal sealed class Settings : StageSettings
+    {
+        [CommandOption("--topics <FILE>")]
+        [Description("Topics, JSONL of {topic, question_type}: tgrt-topics' kept.jsonl.")]
+        public string Topics { get; init; } = "";
+
+        [CommandOption("--tgrt-seeds <FILE>")]
+        [Description("TGRT seeds, JSONL of {topic, question_type, question}; default: ours.")]
+        public string? TgrtSeeds { get; init; }
+
+        [CommandOption("--meta-prompt <FILE>")]
+        [Description("The question template; its two {} take the hints and the examples. Default: ours.")]
+        public string? MetaPrompt { get; init; }
+
+        public override ValidationResult Validate() =>
+            string.IsNullOrWhiteSpace(Topics) ? ValidationResult.Error("--topics <FILE> is required.") : base.Validate();
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
+    {
+        var defaults = new TgrtQuestionsOptions("", [], []);
+        var topics = TypedTopic.Read(settings.Topics);
+        var options = new TgrtQuestionsOptions(StageTemplates.Load(settings.MetaPrompt, EmbeddedPrompts.TgrtQuestions), SeedData.TgrtSeeds(settings.TgrtSeeds), topics)
+        {
+            Temperature = settings.Temperature ?? defaults.Temperature,
+            TopP = settings.TopP ?? defaults.TopP,
+            MaxNewTokens = settings.MaxNewTokens ?? defaults.MaxNewTokens,
+        };
+        return StageExecution.Run(settings, "tgrt-questions", (stage, tokenizer) =>
+            TgrtQuestionsStage.Run(options with { EosId = tokenizer?.EosId }, stage));
+    }
+}

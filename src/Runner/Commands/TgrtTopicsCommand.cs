@@ -1,0 +1,44 @@
+using System.ComponentModel;
+using Dromedary.SelfAlign.Data;
+using Dromedary.SelfAlign.Prompts;
+using Dromedary.SelfAlign.Tgrt;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Dromedary.Runner.Commands;
+
+internal sealed class TgrtTopicsCommand : Command<TgrtTopicsCommand.Settings>
+{
+    internal sealed class Settings : StageSettings
+    {
+        [CommandOption("--tgrt-seeds <FILE>")]
+        [Description("TGRT seeds, JSONL of {topic, question_type, question}, one per question type; default: ours.")]
+        public string? TgrtSeeds { get; init; }
+
+        [CommandOption("--meta-prompt <FILE>")]
+        [Description("The brainstorm template; its {} takes the question type. Default: ours.")]
+        public string? MetaPrompt { get; init; }
+
+        [CommandOption("--epochs <N>")]
+        [Description("Brainstorming rounds (6 = the original's epoch-5 pool).")]
+        [DefaultValue(6)]
+        public int Epochs { get; init; } = 6;
+
+        public override ValidationResult Validate() =>
+            Epochs < 1 ? ValidationResult.Error("--epochs must be at least 1.") : base.Validate();
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
+    {
+        var defaults = new TgrtTopicsOptions("", []);
+        var options = new TgrtTopicsOptions(StageTemplates.Load(settings.MetaPrompt, EmbeddedPrompts.TgrtTopics), SeedData.TgrtSeeds(settings.TgrtSeeds))
+        {
+            Epochs = settings.Epochs,
+            Temperature = settings.Temperature ?? defaults.Temperature,
+            TopP = settings.TopP ?? defaults.TopP,
+            MaxNewTokens = settings.MaxNewTokens ?? defaults.MaxNewTokens,
+        };
+        return StageExecution.Run(settings, "tgrt-topics", (stage, tokenizer) =>
+            TgrtTopicsStage.Run(options with { EosId = tokenizer?.EosId }, stage));
+    }
+}
