@@ -23,8 +23,20 @@ internal sealed class TgrtQuestionsCommand : Command<TgrtQuestionsCommand.Settin
         [Description("The question template; its two {} take the hints and the examples. Default: ours.")]
         public string? MetaPrompt { get; init; }
 
+        [CommandOption("--demonstrations <K>")]
+        [Description("Seed questions shown in each prompt.")]
+        [DefaultValue(5)]
+        public int Demonstrations { get; init; } = 5;
+
+        [CommandOption("--hints <N>")]
+        [Description("New (topic, type) hints per prompt.")]
+        [DefaultValue(5)]
+        public int Hints { get; init; } = 5;
+
         public override ValidationResult Validate() =>
-            string.IsNullOrWhiteSpace(Topics) ? ValidationResult.Error("--topics <FILE> is required.") : base.Validate();
+            string.IsNullOrWhiteSpace(Topics) ? ValidationResult.Error("--topics <FILE> is required.")
+            : Demonstrations < 1 || Hints < 1 ? ValidationResult.Error("--demonstrations and --hints must be at least 1.")
+            : base.Validate();
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
@@ -33,6 +45,8 @@ internal sealed class TgrtQuestionsCommand : Command<TgrtQuestionsCommand.Settin
         var topics = TypedTopic.Read(settings.Topics);
         var options = new TgrtQuestionsOptions(StageTemplates.Load(settings.MetaPrompt, EmbeddedPrompts.TgrtQuestions), SeedData.TgrtSeeds(settings.TgrtSeeds), topics)
         {
+            Demonstrations = settings.Demonstrations,
+            HintsPerPrompt = settings.Hints,
             Temperature = settings.Temperature ?? defaults.Temperature,
             TopP = settings.TopP ?? defaults.TopP,
             MaxNewTokens = settings.MaxNewTokens ?? defaults.MaxNewTokens,
