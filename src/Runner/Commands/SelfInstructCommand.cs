@@ -24,6 +24,10 @@ internal sealed class SelfInstructCommand : Command<SelfInstructCommand.Settings
         [DefaultValue(8192)]
         public int Target { get; init; } = 8192;
 
+        [CommandOption("--max-prompts <N>")]
+        [Description("Stop after N prompts in all even if the target is not reached (default: no cap).")]
+        public int? MaxPrompts { get; init; }
+
         [CommandOption("--batch-size <N>")]
         [Description("Prompts per round.")]
         [DefaultValue(64)]
@@ -40,7 +44,8 @@ internal sealed class SelfInstructCommand : Command<SelfInstructCommand.Settings
         public double Similarity { get; init; } = 0.7;
 
         public override ValidationResult Validate() =>
-            Target < 1 || BatchSize < 1 || Demonstrations < 1 ? ValidationResult.Error("--target, --batch-size and --demonstrations must be at least 1.")
+            Target < 1 || BatchSize < 1 || Demonstrations < 1 || MaxPrompts < 1
+                ? ValidationResult.Error("--target, --max-prompts, --batch-size and --demonstrations must be at least 1.")
             : base.Validate();
     }
 
@@ -50,6 +55,7 @@ internal sealed class SelfInstructCommand : Command<SelfInstructCommand.Settings
         var options = new SelfInstructOptions(StageTemplates.Load(settings.MetaPrompt, EmbeddedPrompts.SelfInstruct), SeedData.SeedTasks(settings.SeedTasks))
         {
             Target = settings.Target,
+            MaxPrompts = settings.MaxPrompts,
             BatchSize = settings.BatchSize,
             Demonstrations = settings.Demonstrations,
             SimilarityThreshold = settings.Similarity,

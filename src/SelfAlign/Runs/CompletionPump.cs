@@ -20,7 +20,7 @@ public sealed class CompletionPump(ICompletionEngine engine, JsonlLog raw, int? 
     public bool IsDone(string id) => _done.Contains(id);
 
     /// <summary>Completes the prompts not yet in raw.jsonl; returns the new raw records in arrival order.</summary>
-    /// <param name="progressBase">Work already finished before this batch, for the progress bar.</param>
+    /// <param name="progressBase">Work already finished before this batch, for the progress bar (not shown when <paramref name="progressTotal"/> is 0).</param>
     public List<RawCompletion> Run(IReadOnlyList<PendingPrompt> prompts, int progressBase, int progressTotal, CancellationToken cancel = default)
     {
         var todo = prompts.Where(p => !_done.Contains(p.Request.Id)).ToList();
@@ -28,7 +28,8 @@ public sealed class CompletionPump(ICompletionEngine engine, JsonlLog raw, int? 
         var fields = todo.ToDictionary(p => p.Request.Id, p => p.Fields);
         var results = new List<RawCompletion>();
         var finished = progressBase + prompts.Count - todo.Count;
-        progress?.Report((finished, progressTotal));
+        var shown = progressTotal > 0 ? progress : null;
+        shown?.Report((finished, progressTotal));
         foreach (var completion in engine.Complete(todo.Select(p => p.Request), cancel))
         {
             var record = new RawCompletion(completion.Id, fields[completion.Id], completion.Text, completion.Finish.ToString(), completion.Tokens.Length);
@@ -36,7 +37,7 @@ public sealed class CompletionPump(ICompletionEngine engine, JsonlLog raw, int? 
             _done.Add(record.Id);
             results.Add(record);
             _sent++;
-            progress?.Report((++finished, progressTotal));
+            shown?.Report((++finished, progressTotal));
         }
         return results;
     }

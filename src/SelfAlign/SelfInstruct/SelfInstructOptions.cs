@@ -13,6 +13,9 @@ public sealed record SelfInstructOptions(string MetaPrompt, IReadOnlyList<SeedTa
     /// <summary>Prompts per round; the novelty pool grows between rounds' prompts in prompt order.</summary>
     public int BatchSize { get; init; } = 64;
 
+    /// <summary>Most prompts the shard sends in all (null: no cap, the original's way), so a model that never yields a keepable instruction still ends.</summary>
+    public int? MaxPrompts { get; init; }
+
     public int Demonstrations { get; init; } = 5;
     public float Temperature { get; init; } = 1.0f;
     public float TopP { get; init; } = 0.98f;

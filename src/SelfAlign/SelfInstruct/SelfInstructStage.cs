@@ -27,7 +27,7 @@ public static class SelfInstructStage
         if (log is null)
         {
             foreach (var index in pending.Keys.Order()) state.Process(pending[index]);
-            return state.Save(folder, complete: state.Kept.Count >= options.Target);
+            return state.Save(folder, complete: state.Kept.Count >= options.Target || pending.Count >= options.MaxPrompts);
         }
 
         folder.Claim(options.Parameters(context.ShardSeed));
@@ -42,16 +42,18 @@ public static class SelfInstructStage
         while (true)
         {
             var roundStart = next - next % options.BatchSize;
-            if (next == roundStart && state.Kept.Count >= options.Target) return state.Save(folder, complete: true);
+            var end = Math.Min(roundStart + options.BatchSize, options.MaxPrompts ?? int.MaxValue);
+            if ((next == roundStart && state.Kept.Count >= options.Target) || next >= end) return state.Save(folder, complete: true);
             if (pump.Exhausted) return state.Save(folder, complete: false);
-            var round = Enumerable.Range(roundStart, options.BatchSize).Select(i => state.Prompt(i)).ToList();
-            foreach (var fresh in pump.Run(round, Math.Min(state.Kept.Count, options.Target), options.Target))
-                pending[IndexOf(fresh)] = fresh;
+            var round = Enumerable.Range(roundStart, end - roundStart).Select(i => state.Prompt(i)).ToList();
+            // The bar counts kept instructions, which move once per round; the pump's per-completion count is not shown.
+            foreach (var fresh in pump.Run(round, 0, 0)) pending[IndexOf(fresh)] = fresh;
             while (pending.Remove(next, out var ready))
             {
                 state.Process(ready);
                 next++;
             }
+            if (next < end && !pump.Exhausted) throw new InvalidOperationException($"the engine returned no completion for si-{next}.");
             context.Progress?.Report((Math.Min(state.Kept.Count, options.Target), options.Target));
         }
     }
