@@ -132,6 +132,8 @@ public sealed partial class AlignmentPrompt
             current = (tagged.Role, [line[tagged.Tag.Length..]]);
         }
         Close();
+        // The closing bare "User:" opened an exemplar with no turns.
+        exemplars.RemoveAll(e => e.Turns.Count == 0);
         if (exemplars.Count == 0) throw new DromedaryException($"{source}: no exemplars found (turns start with \"{UserTag}:\").");
         foreach (var exemplar in exemplars)
         {

@@ -174,11 +174,11 @@ public class StageCommandTests
         var questions = temp.CreateSubdirectory("questions");
         foreach (var shard in new[] { "0/2", "1/2" })
             Ok("tgrt-questions", "--model", Model, "--precision", "fp32", "--out", questions, "--topics", F("tgrt_topics.jsonl"),
-                "--tgrt-seeds", F("tgrt_seeds.jsonl"), "--meta-prompt", F("tiny_question_prompt.txt"), "--demonstrations", "1", "--hints", "2",
-                "--max-new-tokens", "16", "--shard", shard);
-        // Shard 0 has topics 0, 2, 4, 6 (two prompts), shard 1 has 1, 3, 5 (two prompts).
-        Assert.Equal(["q-0", "q-1"], Lines(Path.Combine(questions, "shard-0-of-2", "raw.jsonl")).Select(r => (string)r["id"]!).Order());
-        Assert.Equal(["q-0", "q-1"], Lines(Path.Combine(questions, "shard-1-of-2", "raw.jsonl")).Select(r => (string)r["id"]!).Order());
+                "--tgrt-seeds", F("tgrt_seeds.jsonl"), "--meta-prompt", F("tiny_question_prompt.txt"), "--demonstrations", "1", "--hints", "1",
+                "--max-new-tokens", "12", "--shard", shard);
+        // Shard 0 has topics 0, 2, 4, 6, shard 1 has 1, 3, 5: one prompt per topic with one hint each.
+        Assert.Equal(["q-0", "q-1", "q-2", "q-3"], Lines(Path.Combine(questions, "shard-0-of-2", "raw.jsonl")).Select(r => (string)r["id"]!).Order());
+        Assert.Equal(["q-0", "q-1", "q-2"], Lines(Path.Combine(questions, "shard-1-of-2", "raw.jsonl")).Select(r => (string)r["id"]!).Order());
         var merged = Ok("merge-shards", "--out", questions);
         Assert.Contains("kept", merged.Stdout);
         Assert.True(File.Exists(Path.Combine(questions, "kept.jsonl")));
