@@ -29,8 +29,8 @@ public class StageCommandTests
     private static string[] SelfInstruct(string outDir, params string[] more) =>
     [
         "self-instruct", "--model", Model, "--precision", "fp32", "--out", outDir, "--seed-tasks", F("seed_tasks.jsonl"),
-        "--meta-prompt", F("tiny_self_instruct_prompt.txt"), "--demonstrations", "2", "--batch-size", "3", "--max-prompts", "6",
-        "--max-new-tokens", "24", .. more,
+        "--meta-prompt", F("tiny_self_instruct_prompt.txt"), "--demonstrations", "2", "--batch-size", "2", "--max-prompts", "4",
+        "--max-new-tokens", "10", .. more,
     ];
 
     [Fact]
@@ -41,11 +41,11 @@ public class StageCommandTests
         var killed = temp.CreateSubdirectory("killed");
         Ok(SelfInstruct(whole));
 
-        var stopped = Ok(SelfInstruct(killed, "--limit", "4"));
+        var stopped = Ok(SelfInstruct(killed, "--limit", "3"));
         Assert.Contains("not finished", stopped.Stdout);
         var raw = Path.Combine(killed, "raw.jsonl");
-        Assert.Equal(4, Lines(raw).Count);
-        // A kill in the middle of writing the fourth record.
+        Assert.Equal(3, Lines(raw).Count);
+        // A kill in the middle of writing the third record, in the second round.
         var text = File.ReadAllText(raw);
         var lastStart = text.TrimEnd('\n').LastIndexOf('\n') + 1;
         File.WriteAllText(raw, text[..(lastStart + (text.Length - lastStart) / 2)]);
@@ -53,11 +53,11 @@ public class StageCommandTests
 
         var expected = Lines(Path.Combine(whole, "raw.jsonl")).ToDictionary(r => (string)r["id"]!, r => (string)r["completion"]!);
         var resumed = Lines(raw);
-        Assert.Equal(6, expected.Count);
+        Assert.Equal(4, expected.Count);
         Assert.Equal(expected.Keys.Order(), resumed.Select(r => (string)r["id"]!).Order());
         foreach (var record in resumed) Assert.Equal(expected[(string)record["id"]!], (string)record["completion"]!);
         Assert.Equal(File.ReadAllText(Path.Combine(whole, "kept.jsonl")), File.ReadAllText(Path.Combine(killed, "kept.jsonl")));
-        Assert.Equal(6, (int)Stats(killed)["completions"]!);
+        Assert.Equal(4, (int)Stats(killed)["completions"]!);
         Assert.Equal(File.ReadAllText(Path.Combine(whole, "stats.json")), File.ReadAllText(Path.Combine(killed, "stats.json")));
     }
 
@@ -104,7 +104,7 @@ public class StageCommandTests
     [
         "self-align", "--model", Model, "--precision", "fp32", "--out", outDir, "--instructions", F("instructions.jsonl"),
         "--principles", F("tiny_principles.txt"), "--exemplars", F("tiny_exemplars.txt"), "--identity", F("identity.json"),
-        "--max-new-tokens", "16", .. more,
+        "--max-new-tokens", "8", .. more,
     ];
 
     [Fact]
@@ -162,7 +162,7 @@ public class StageCommandTests
         using var temp = new TempDirectory();
         var topics = temp.CreateSubdirectory("topics");
         Ok("tgrt-topics", "--model", Model, "--precision", "fp32", "--out", topics, "--tgrt-seeds", F("tgrt_seeds.jsonl"),
-            "--meta-prompt", F("tiny_topic_prompt.txt"), "--epochs", "2", "--max-new-tokens", "16");
+            "--meta-prompt", F("tiny_topic_prompt.txt"), "--epochs", "2", "--max-new-tokens", "8");
         var epoch0 = Lines(Path.Combine(topics, "topics_epoch0.jsonl"));
         Assert.Equal(["Tide Tables", "Village Fairs", "Board Games"], epoch0.Take(3).Select(t => (string)t["topic"]!));
         var raw = Lines(Path.Combine(topics, "raw.jsonl"));
@@ -175,7 +175,7 @@ public class StageCommandTests
         foreach (var shard in new[] { "0/2", "1/2" })
             Ok("tgrt-questions", "--model", Model, "--precision", "fp32", "--out", questions, "--topics", F("tgrt_topics.jsonl"),
                 "--tgrt-seeds", F("tgrt_seeds.jsonl"), "--meta-prompt", F("tiny_question_prompt.txt"), "--demonstrations", "1", "--hints", "1",
-                "--max-new-tokens", "12", "--shard", shard);
+                "--max-new-tokens", "8", "--shard", shard);
         // Shard 0 has topics 0, 2, 4, 6, shard 1 has 1, 3, 5: one prompt per topic with one hint each.
         Assert.Equal(["q-0", "q-1", "q-2", "q-3"], Lines(Path.Combine(questions, "shard-0-of-2", "raw.jsonl")).Select(r => (string)r["id"]!).Order());
         Assert.Equal(["q-0", "q-1", "q-2"], Lines(Path.Combine(questions, "shard-1-of-2", "raw.jsonl")).Select(r => (string)r["id"]!).Order());
