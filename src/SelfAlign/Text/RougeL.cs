@@ -12,31 +12,61 @@ public sealed class RougeL
 {
     private readonly int _length;
     private readonly int _words;
-    private readonly Dictionary<int, ulong[]> _matches = [];
+
+    /// <summary>For each token id up to the target's largest, 1 + its row in <see cref="_masks"/>, or 0 when the target lacks it.</summary>
+    private readonly int[] _slot;
+
+    /// <summary>Per distinct target token, the bit mask of its positions (<see cref="_words"/> words each).</summary>
+    private readonly ulong[] _masks;
+
     private readonly ulong[] _row;
 
     /// <summary>Prepares comparisons of one target (the new instruction) against many predictions.</summary>
     public RougeL(ReadOnlySpan<int> target)
     {
         _length = target.Length;
-        _words = (_length + 63) / 64;
+        _words = Math.Max(1, (_length + 63) / 64);
         _row = new ulong[_words];
-        for (var i = 0; i < target.Length; i++)
-        {
-            if (!_matches.TryGetValue(target[i], out var mask)) _matches[target[i]] = mask = new ulong[_words];
-            mask[i >> 6] |= 1UL << (i & 63);
-        }
+        var largest = -1;
+        foreach (var token in target) largest = Math.Max(largest, token);
+        _slot = new int[largest + 1];
+        var distinct = 0;
+        foreach (var token in target)
+            if (_slot[token] == 0) _slot[token] = ++distinct;
+        _masks = new ulong[distinct * _words];
+        for (var i = 0; i < target.Length; i++) _masks[(_slot[target[i]] - 1) * _words + (i >> 6)] |= 1UL << (i & 63);
     }
 
     public int Lcs(ReadOnlySpan<int> prediction)
     {
         if (_length == 0) return 0;
+        return _words == 1 ? LcsOneWord(prediction) : LcsManyWords(prediction);
+    }
+
+    /// <summary>Targets of up to 64 tokens (nearly every instruction): the row fits one register.</summary>
+    private int LcsOneWord(ReadOnlySpan<int> prediction)
+    {
+        var row = ulong.MaxValue;
+        var slots = _slot;
+        foreach (var token in prediction)
+        {
+            // A token the target lacks leaves the row as it is.
+            if ((uint)token >= (uint)slots.Length || slots[token] == 0) continue;
+            var u = row & _masks[slots[token] - 1];
+            row = (row + u) | (row - u);
+        }
+        var mask = _length == 64 ? ulong.MaxValue : (1UL << _length) - 1;
+        return _length - BitOperations.PopCount(row & mask);
+    }
+
+    private int LcsManyWords(ReadOnlySpan<int> prediction)
+    {
         var row = _row.AsSpan();
         row.Fill(ulong.MaxValue);
         foreach (var token in prediction)
         {
-            // A token the target lacks leaves the row as it is.
-            if (!_matches.TryGetValue(token, out var match)) continue;
+            if ((uint)token >= (uint)_slot.Length || _slot[token] == 0) continue;
+            var match = _masks.AsSpan((_slot[token] - 1) * _words, _words);
             ulong carry = 0;
             for (var w = 0; w < _words; w++)
             {
