@@ -9,19 +9,11 @@ namespace Dromedary.Runner.Commands;
 
 internal sealed class TgrtQuestionsCommand : Command<TgrtQuestionsCommand.Settings>
 {
-    internal sealed class Settings : StageSettings
+    internal sealed class Settings : TgrtSettings
     {
         [CommandOption("--topics <FILE>")]
         [Description("Topics, JSONL of {topic, question_type}: tgrt-topics' kept.jsonl.")]
         public string Topics { get; init; } = "";
-
-        [CommandOption("--tgrt-seeds <FILE>")]
-        [Description("TGRT seeds, JSONL of {topic, question_type, question}; default: ours.")]
-        public string? TgrtSeeds { get; init; }
-
-        [CommandOption("--meta-prompt <FILE>")]
-        [Description("The question template; its two {} take the hints and the examples. Default: ours.")]
-        public string? MetaPrompt { get; init; }
 
         [CommandOption("--demonstrations <K>")]
         [Description("Seed questions shown in each prompt.")]

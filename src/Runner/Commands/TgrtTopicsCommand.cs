@@ -9,16 +9,8 @@ namespace Dromedary.Runner.Commands;
 
 internal sealed class TgrtTopicsCommand : Command<TgrtTopicsCommand.Settings>
 {
-    internal sealed class Settings : StageSettings
+    internal sealed class Settings : TgrtSettings
     {
-        [CommandOption("--tgrt-seeds <FILE>")]
-        [Description("TGRT seeds, JSONL of {topic, question_type, question}, one per question type; default: ours.")]
-        public string? TgrtSeeds { get; init; }
-
-        [CommandOption("--meta-prompt <FILE>")]
-        [Description("The brainstorm template; its {} takes the question type. Default: ours.")]
-        public string? MetaPrompt { get; init; }
-
         [CommandOption("--epochs <N>")]
         [Description("Brainstorming rounds (6 = the original's epoch-5 pool).")]
         [DefaultValue(6)]

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using Dromedary.Model.Generation;
 using Dromedary.SelfAlign.Runs;
 
 namespace Dromedary.SelfAlign.Principles;
@@ -15,19 +14,8 @@ public static class SelfAlignStage
 {
     public static StageSummary Run(SelfAlignOptions options, StageContext context)
     {
-        var folder = context.Folder;
-        using var log = context.OpenLog();
-        List<RawCompletion> raw;
-        var complete = true;
-        if (log is null) raw = folder.ReadRaw();
-        else
-        {
-            folder.Claim(options.Parameters(context.ShardSeed));
-            var pump = context.Pump(log);
-            var prompts = context.Shard.Take(Enumerable.Range(0, options.Queries.Count)).Select(i => Prompt(options, context.ShardSeed, i)).ToList();
-            raw = [.. log.Existing.Select(json => RawCompletion.FromJson(json, log.Path)), .. pump.Run(prompts, 0, prompts.Count)];
-            complete = prompts.All(p => pump.IsDone(p.Request.Id));
-        }
+        var prompts = context.Shard.Take(Enumerable.Range(0, options.Queries.Count)).Select(i => Prompt(options, context.ShardSeed, i)).ToList();
+        var (raw, complete) = context.CompleteAll(options.Parameters(context.ShardSeed), prompts);
         var filter = new AnswerFilter(options.Prompt, LeakBlacklist.From(options.Prompt, options.ExtraLeakMarkers), options.Name);
         var stats = new FilterStats();
         var kept = new List<JsonObject>();
@@ -52,20 +40,20 @@ public static class SelfAlignStage
         stats.Set("kept", kept.Count);
         var written = context.Shard.IsWhole ? AlignedSet.Assemble(kept, options.Identity, options.Name) : kept;
         if (context.Shard.IsWhole) stats.Set("identity_added", options.Identity.Count);
-        folder.WriteResults(written, stats);
-        return new StageSummary(complete, raw.Count, kept.Count, stats, folder.Path);
+        context.Folder.WriteResults(written, stats);
+        return new StageSummary(complete, raw.Count, kept.Count, stats, context.Folder.Path);
     }
 
     private static PendingPrompt Prompt(SelfAlignOptions options, int seed, int index)
     {
         var query = options.Queries[index];
-        var request = new CompletionRequest($"sa-{index}", options.Prompt.Build(query.Instruction, query.Input),
-            StageSampling.Options(options.MaxNewTokens, options.Temperature, options.TopP, Seeds.For(seed, index), options.SorryId));
-        return new PendingPrompt(request, new Dictionary<string, string>
+        var fields = new Dictionary<string, string>
         {
             ["index"] = index.ToString(CultureInfo.InvariantCulture),
             ["instruction"] = query.Instruction,
             ["input"] = query.Input,
-        });
+        };
+        return new PendingPrompt($"sa-{index}", fields, () => options.Prompt.Build(query.Instruction, query.Input),
+            StageSampling.Options(options.MaxNewTokens, options.Temperature, options.TopP, Seeds.For(seed, index), options.SorryId));
     }
 }

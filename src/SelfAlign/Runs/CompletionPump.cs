@@ -23,14 +23,14 @@ public sealed class CompletionPump(ICompletionEngine engine, JsonlLog raw, int? 
     /// <param name="progressBase">Work already finished before this batch, for the progress bar (not shown when <paramref name="progressTotal"/> is 0).</param>
     public List<RawCompletion> Run(IReadOnlyList<PendingPrompt> prompts, int progressBase, int progressTotal, CancellationToken cancel = default)
     {
-        var todo = prompts.Where(p => !_done.Contains(p.Request.Id)).ToList();
+        var todo = prompts.Where(p => !_done.Contains(p.Id)).ToList();
         if (limit is { } cap) todo = todo.Take(Math.Max(0, cap - _sent)).ToList();
-        var fields = todo.ToDictionary(p => p.Request.Id, p => p.Fields);
+        var fields = todo.ToDictionary(p => p.Id, p => p.Fields);
         var results = new List<RawCompletion>();
         var finished = progressBase + prompts.Count - todo.Count;
         var shown = progressTotal > 0 ? progress : null;
         shown?.Report((finished, progressTotal));
-        foreach (var completion in engine.Complete(todo.Select(p => p.Request), cancel))
+        foreach (var completion in engine.Complete(todo.Select(p => p.Request()), cancel))
         {
             var record = new RawCompletion(completion.Id, fields[completion.Id], completion.Text, completion.Finish.ToString(), completion.Tokens.Length);
             raw.Append(record.ToJson());

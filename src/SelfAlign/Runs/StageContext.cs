@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Dromedary.Model.Generation;
 
 namespace Dromedary.SelfAlign.Runs;
@@ -20,6 +21,20 @@ public sealed record StageContext(string RunDirectory, ShardSpec Shard, int Seed
     public JsonlLog? OpenLog() => FilterOnly ? null : JsonlLog.Open(Folder.Raw);
 
     public CompletionPump Pump(JsonlLog log) => new(Engine!, log, Limit, Progress);
+
+    /// <summary>
+    /// For a stage whose prompts are all known up front: completes those not yet in raw.jsonl (or, with
+    /// --filter-only, reads raw.jsonl) and returns every completion of the run, and whether all prompts have one.
+    /// </summary>
+    public (List<RawCompletion> Raw, bool Complete) CompleteAll(JsonObject parameters, IReadOnlyList<PendingPrompt> prompts)
+    {
+        if (FilterOnly) return (Folder.ReadRaw(), true);
+        using var log = JsonlLog.Open(Folder.Raw);
+        Folder.Claim(parameters);
+        var pump = Pump(log);
+        List<RawCompletion> raw = [.. log.Existing.Select(json => RawCompletion.FromJson(json, log.Path)), .. pump.Run(prompts, 0, prompts.Count)];
+        return (raw, prompts.All(p => pump.IsDone(p.Id)));
+    }
 }
 
 /// <summary>What a stage run did: whether it reached its goal (false when --limit stopped it) and the counts it wrote.</summary>

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using Dromedary.Model.Generation;
 using Dromedary.SelfAlign.Runs;
 using Dromedary.SelfAlign.Text;
 
@@ -83,9 +82,9 @@ public static class SelfInstructStage
         public PendingPrompt Prompt(int index)
         {
             var demonstrations = Seeds.Sample(Seeds.Random(_seed, index), _options.SeedTasks, _options.Demonstrations);
-            var request = new CompletionRequest($"si-{index}", SelfInstructPrompt.Build(_options.MetaPrompt, demonstrations),
+            return new PendingPrompt($"si-{index}", new Dictionary<string, string> { ["index"] = index.ToString(CultureInfo.InvariantCulture) },
+                () => SelfInstructPrompt.Build(_options.MetaPrompt, demonstrations),
                 StageSampling.Options(_options.MaxNewTokens, _options.Temperature, _options.TopP, Seeds.For(_seed, index, stream: 1), _options.EosId));
-            return new PendingPrompt(request, new Dictionary<string, string> { ["index"] = index.ToString(CultureInfo.InvariantCulture) });
         }
 
         public void Process(RawCompletion raw)

@@ -20,17 +20,7 @@ public static class TgrtQuestionsStage
         var topics = context.Shard.Take(options.Topics).ToList();
         var groups = topics.Chunk(options.HintsPerPrompt).ToList();
         var prompts = groups.Select((hints, j) => Prompt(options, context.ShardSeed, j, hints)).ToList();
-        using var log = context.OpenLog();
-        List<RawCompletion> raw;
-        var complete = true;
-        if (log is null) raw = folder.ReadRaw();
-        else
-        {
-            folder.Claim(options.Parameters(context.ShardSeed));
-            var pump = context.Pump(log);
-            raw = [.. log.Existing.Select(json => RawCompletion.FromJson(json, log.Path)), .. pump.Run(prompts, 0, prompts.Count)];
-            complete = prompts.All(p => pump.IsDone(p.Request.Id));
-        }
+        var (raw, complete) = context.CompleteAll(options.Parameters(context.ShardSeed), prompts);
 
         var stats = new FilterStats();
         var seen = new HashSet<(string, string)>();
@@ -72,9 +62,8 @@ public static class TgrtQuestionsStage
 
     private static PendingPrompt Prompt(TgrtQuestionsOptions options, int seed, int index, TypedTopic[] hints)
     {
-        var prompt = QuestionPrompt.Build(options.MetaPrompt, Demonstrations(options, seed, index), hints);
-        var request = new Model.Generation.CompletionRequest($"q-{index}", prompt,
+        return new PendingPrompt($"q-{index}", new Dictionary<string, string> { ["index"] = index.ToString(CultureInfo.InvariantCulture) },
+            () => QuestionPrompt.Build(options.MetaPrompt, Demonstrations(options, seed, index), hints),
             StageSampling.Options(options.MaxNewTokens, options.Temperature, options.TopP, Seeds.For(seed, index, stream: 1), options.EosId));
-        return new PendingPrompt(request, new Dictionary<string, string> { ["index"] = index.ToString(CultureInfo.InvariantCulture) });
     }
 }

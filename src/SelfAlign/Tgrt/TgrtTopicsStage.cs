@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using Dromedary.Model.Generation;
 using Dromedary.SelfAlign.Runs;
 using Dromedary.SelfAlign.Text;
 
@@ -32,14 +31,14 @@ public static class TgrtTopicsStage
             var topics = TopicParser.DedupAndBalance(pool, stats);
             var prompts = topics.Select((topic, j) => Prompt(options, context.Seed, epoch, j, topic, topics)).ToList();
             foreach (var fresh in pump?.Run(prompts, epoch * prompts.Count, options.Epochs * prompts.Count) ?? []) raw[fresh.Id] = fresh;
-            if (prompts.Any(p => !raw.ContainsKey(p.Request.Id))) return Save(folder, TopicParser.DedupAndBalance(pool, null), stats, completions, complete: false, context.Seed);
+            if (prompts.Any(p => !raw.ContainsKey(p.Id))) return Save(folder, TopicParser.DedupAndBalance(pool, null), stats, completions, complete: false, context.Seed);
             pool = [.. topics];
             foreach (var prompt in prompts)
             {
                 completions++;
                 stats.Add("completions");
                 var type = prompt.Fields["question_type"];
-                pool.AddRange(TopicParser.Parse(raw[prompt.Request.Id].Text, stats).Select(t => new TypedTopic(t, type)));
+                pool.AddRange(TopicParser.Parse(raw[prompt.Id].Text, stats).Select(t => new TypedTopic(t, type)));
             }
             RunFolder.WriteJsonl(Path.Combine(folder.Path, $"topics_epoch{epoch}.jsonl"), pool.Select(ToJson));
         }
@@ -61,15 +60,15 @@ public static class TgrtTopicsStage
         var random = Seeds.Random(seed, index, stream: epoch + 1);
         var sameType = pool.Where(t => t.QuestionType == topic.QuestionType).ToList();
         var listed = sameType.Count < 2 * options.Examples ? [topic] : Seeds.Shuffle(random, sameType).Take(options.Examples).ToList();
-        var prompt = PythonFormat.Apply(options.MetaPrompt, "the topic brainstorm prompt", topic.QuestionType) + "\n\n"
-            + string.Concat(listed.Select((t, i) => $"{i + 1}. {t.Topic}\n"));
-        var request = new CompletionRequest($"e{epoch}-{index}", prompt,
-            StageSampling.Options(options.MaxNewTokens, options.Temperature, options.TopP, Seeds.For(seed, index, stream: 100 + epoch), options.EosId));
-        return new PendingPrompt(request, new Dictionary<string, string>
+        var fields = new Dictionary<string, string>
         {
             ["epoch"] = epoch.ToString(CultureInfo.InvariantCulture),
             ["index"] = index.ToString(CultureInfo.InvariantCulture),
             ["question_type"] = topic.QuestionType,
-        });
+        };
+        return new PendingPrompt($"e{epoch}-{index}", fields,
+            () => PythonFormat.Apply(options.MetaPrompt, "the topic brainstorm prompt", topic.QuestionType) + "\n\n"
+                + string.Concat(listed.Select((t, i) => $"{i + 1}. {t.Topic}\n")),
+            StageSampling.Options(options.MaxNewTokens, options.Temperature, options.TopP, Seeds.For(seed, index, stream: 100 + epoch), options.EosId));
     }
 }
