@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Dromedary.SelfAlign.Runs;
-using Dromedary.SelfAlign.Text;
 
 namespace Dromedary.SelfAlign.Tgrt;
 
@@ -67,8 +66,7 @@ public static class TgrtTopicsStage
             ["question_type"] = topic.QuestionType,
         };
         return new PendingPrompt($"e{epoch}-{index}", fields,
-            () => PythonFormat.Apply(options.MetaPrompt, "the topic brainstorm prompt", topic.QuestionType) + "\n\n"
-                + string.Concat(listed.Select((t, i) => $"{i + 1}. {t.Topic}\n")),
+            () => TopicParser.Prompt(options.MetaPrompt, topic.QuestionType, listed),
             StageSampling.Options(options.MaxNewTokens, options.Temperature, options.TopP, Seeds.For(seed, index, stream: 100 + epoch), options.EosId));
     }
 }

@@ -1,9 +1,10 @@
 using Dromedary.SelfAlign.Runs;
+using Dromedary.SelfAlign.Text;
 
 namespace Dromedary.SelfAlign.Tgrt;
 
 /// <summary>
-/// Topic brainstorming's parsing and pooling (METHOD.md §2.3): topics are read from the completion's first 20
+/// Topic brainstorming's prompt, parsing and pooling (METHOD.md §2.3): topics are read from the completion's first 20
 /// lines with any "N. " prefix removed, and kept when they have at most three words, start with an ASCII capital
 /// and do not end in punctuation. A pool of topics is deduplicated per type ignoring case (first kept) and
 /// balanced by cutting every type to the smallest type's count.
@@ -22,6 +23,11 @@ public static class TopicParser
         public const string Duplicate = "topic_duplicate";
         public const string Unbalanced = "topic_cut_by_balancing";
     }
+
+    /// <summary>The template filled with the type, a blank line, then the listed topics numbered from 1, one per line.</summary>
+    public static string Prompt(string metaPrompt, string questionType, IEnumerable<TypedTopic> listed) =>
+        PythonFormat.Apply(metaPrompt, "the topic brainstorm prompt", questionType) + "\n\n"
+            + string.Concat(listed.Select((t, i) => $"{i + 1}. {t.Topic}\n"));
 
     public static List<string> Parse(string completion, FilterStats stats)
     {

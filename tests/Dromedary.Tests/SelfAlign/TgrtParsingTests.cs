@@ -24,6 +24,13 @@ public class TgrtParsingTests
     }
 
     [Fact]
+    public void Topic_prompt_fills_the_type_and_numbers_the_listed_topics()
+    {
+        Assert.Equal("Topics for Questions that require X:\n\n1. Tides\n2. Reefs\n",
+            TopicParser.Prompt("Topics for {}:", "Questions that require X", [new TypedTopic("Tides", "A"), new TypedTopic("Reefs", "A")]));
+    }
+
+    [Fact]
     public void Pools_are_deduplicated_ignoring_case_and_cut_to_the_smallest_type()
     {
         var stats = new FilterStats();
