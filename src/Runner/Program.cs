@@ -34,6 +34,16 @@ app.Configure(config =>
         .WithExample("train", "--base", "llama-7b-hf", "--data", "self_align.jsonl", "--out", "runs/stage3", "--micro-batch", "8");
     config.AddCommand<MergeCommand>("merge").WithDescription("Write a base model with a LoRA adapter merged in, as a plain Hugging Face checkpoint.")
         .WithExample("merge", "--base", "llama-7b-hf", "--adapter", "runs/stage3", "--out", "dromedary-7b", "--dtype", "f16");
+    config.AddCommand<SelfInstructCommand>("self-instruct").WithDescription("Stage 1a: generate instructions from seed tasks (Self-Instruct, ROUGE-L novelty filter).")
+        .WithExample("self-instruct", "--model", "llama-65b-hf", "--out", "runs/si", "--shard", "0/32");
+    config.AddCommand<TgrtTopicsCommand>("tgrt-topics").WithDescription("Stage 1b: brainstorm topics for each red-teaming question type.")
+        .WithExample("tgrt-topics", "--model", "llama-65b-hf", "--out", "runs/topics");
+    config.AddCommand<TgrtQuestionsCommand>("tgrt-questions").WithDescription("Stage 1c: generate questions for (topic, type) hints.")
+        .WithExample("tgrt-questions", "--model", "llama-65b-hf", "--topics", "runs/topics/kept.jsonl", "--out", "runs/tq", "--shard", "0/8");
+    config.AddCommand<SelfAlignCommand>("self-align").WithDescription("Stage 2: answer instructions under the principles and exemplars; filter the answers.")
+        .WithExample("self-align", "--model", "llama-65b-hf", "--instructions", "runs/si/kept.jsonl", "--out", "runs/sa", "--shard", "0/32");
+    config.AddCommand<MergeShardsCommand>("merge-shards").WithDescription("Join a stage's shard folders into its run directory's kept.jsonl.")
+        .WithExample("merge-shards", "--out", "runs/sa");
     config.AddCommand<InfoCommand>("info").WithDescription("Show this machine's kernel sets and CPU features.");
 });
 return app.Run(args);

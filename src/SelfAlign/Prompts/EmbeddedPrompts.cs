@@ -11,6 +11,15 @@ public static class EmbeddedPrompts
     public const string Concise = "dromedary-concise-prompt.txt";
     public const string Verbose = "dromedary-verbose-prompt.txt";
 
+    /// <summary>Stage 1a's request for 20 new tasks (METHOD.md §2.1; read raw, demonstrations follow).</summary>
+    public const string SelfInstruct = "self-instruct-prompt.txt";
+
+    /// <summary>Stage 1b's topic brainstorm; its one "{}" takes the question type.</summary>
+    public const string TgrtTopics = "tgrt-topic-prompt.txt";
+
+    /// <summary>Stage 1c's question generation; its two "{}" take the hint list and the example list.</summary>
+    public const string TgrtQuestions = "tgrt-question-prompt.txt";
+
     /// <summary>The text of an embedded prompt file, with universal newlines.</summary>
     public static string Read(string fileName)
     {

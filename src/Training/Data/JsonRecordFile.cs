@@ -27,11 +27,27 @@ public static class JsonRecordFile
     public static IReadOnlyList<Located<T>> ReadLocated<T>(string path, bool allowArray, string what, Parser<T> parse) where T : class
     {
         if (!File.Exists(path)) throw new DromedaryException($"{path}: not found.");
-        var (first, line) = FirstCharacter(path);
+        return ReadLocated(() => File.OpenRead(path), path, allowArray, what, parse);
+    }
+
+    /// <summary>Reads records from a stream (an embedded resource); <paramref name="source"/> names it in messages.</summary>
+    public static IReadOnlyList<T> Read<T>(Stream stream, string source, bool allowArray, string what, Parser<T> parse) where T : class
+    {
+        var bytes = new MemoryStream();
+        stream.CopyTo(bytes);
+        var contents = bytes.ToArray();
+        return ReadLocated(() => new MemoryStream(contents, writable: false), source, allowArray, what, parse)
+            .Select(located => located.Record).ToArray();
+    }
+
+    /// <param name="open">Opens the contents afresh; the kind of file is told from the first character, then it is read.</param>
+    private static IReadOnlyList<Located<T>> ReadLocated<T>(Func<Stream> open, string path, bool allowArray, string what, Parser<T> parse) where T : class
+    {
+        var (first, line) = FirstCharacter(open);
         var records = new List<Located<T>>();
         var problems = new List<string>();
-        if (first == '[' && allowArray) ReadArray(path, parse, records, problems);
-        else if (first == '{') ReadLines(path, parse, records, problems);
+        if (first == '[' && allowArray) ReadArray(open, path, parse, records, problems);
+        else if (first == '{') ReadLines(open, path, parse, records, problems);
         else if (first is null) throw new DromedaryException($"{path}: empty; expected {what}.");
         else
         {
@@ -43,9 +59,9 @@ public static class JsonRecordFile
         return records;
     }
 
-    private static (char? First, int Line) FirstCharacter(string path)
+    private static (char? First, int Line) FirstCharacter(Func<Stream> open)
     {
-        using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        using var reader = new StreamReader(open(), Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
         var line = 1;
         for (var c = reader.Read(); c >= 0; c = reader.Read())
         {
@@ -55,11 +71,12 @@ public static class JsonRecordFile
         return (null, line);
     }
 
-    private static void ReadLines<T>(string path, Parser<T> parse, List<Located<T>> records, List<string> problems) where T : class
+    private static void ReadLines<T>(Func<Stream> open, string path, Parser<T> parse, List<Located<T>> records, List<string> problems) where T : class
     {
         var lineNumber = 0;
         var found = new List<string>();
-        foreach (var line in File.ReadLines(path, Encoding.UTF8))
+        using var reader = new StreamReader(open(), Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        for (var line = reader.ReadLine(); line is not null; line = reader.ReadLine())
         {
             lineNumber++;
             if (string.IsNullOrWhiteSpace(line)) continue;
@@ -82,9 +99,11 @@ public static class JsonRecordFile
     /// Walks the array element by element with Utf8JsonReader, whose byte offsets give each element's line; a
     /// syntax error ends the walk, since nothing after it can be located reliably.
     /// </summary>
-    private static void ReadArray<T>(string path, Parser<T> parse, List<Located<T>> records, List<string> problems) where T : class
+    private static void ReadArray<T>(Func<Stream> open, string path, Parser<T> parse, List<Located<T>> records, List<string> problems) where T : class
     {
-        var json = File.ReadAllBytes(path).AsSpan();
+        var all = new MemoryStream();
+        using (var stream = open()) stream.CopyTo(all);
+        var json = all.ToArray().AsSpan();
         if (json.StartsWith(Encoding.UTF8.Preamble)) json = json[Encoding.UTF8.Preamble.Length..];
         var reader = new Utf8JsonReader(json);
         long counted = 0;
