@@ -121,7 +121,8 @@ public sealed class LoraTrainingPass : IDisposable
 
         for (var l = _layers.Length - 1; l >= 0; l--)
         {
-            _layers[l].Forward(_work, _buffers, _layerInputs[l], default, n, positions, key);
+            // The last block's activations are still in the buffers from the forward: the head uses its own.
+            if (l < _layers.Length - 1) _layers[l].Forward(_work, _buffers, _layerInputs[l], default, n, positions, key);
             _layers[l].Backward(_work, _buffers, _layerInputs[l], _gradient, n, positions, l > 0, gradients, key);
         }
         return lossSum * lossScale;
