@@ -24,9 +24,16 @@ public sealed class LoraTrainingPass : IDisposable
     private readonly float[][] _layerInputs;
     private readonly float[] _gradient, _normed, _logits;
     private readonly int[] _targets, _positions;
+    private readonly int _headChunk;
 
     /// <param name="dropoutSeed">With the step, micro-batch and sequence index, fixes every dropout mask.</param>
     public LoraTrainingPass(LlamaModel model, LoraAdapter adapter, int maxTokens, ulong dropoutSeed)
+        : this(model, adapter, maxTokens, dropoutSeed, HeadChunk)
+    {
+    }
+
+    /// <param name="headChunk">Rows of logits at a time; tests make it small to run several chunks on a tiny model.</param>
+    internal LoraTrainingPass(LlamaModel model, LoraAdapter adapter, int maxTokens, ulong dropoutSeed, int headChunk)
     {
         _model = new CpuBaseModel(model);
         _config = model.Config;
@@ -43,7 +50,8 @@ public sealed class LoraTrainingPass : IDisposable
         _work = new LoraWorkspace(_model.Set, maxTokens, WidestInput(_config, adapter.Config), adapter.Config.Rank, dropout);
         _layerInputs = new float[layers + 1][];
         for (var l = 0; l <= layers; l++) _layerInputs[l] = new float[(long)maxTokens * d];
-        var head = HeadShapes(_config, maxTokens).ToDictionary(s => s.Name, s => new float[(long)s.Rows * s.Cols]);
+        _headChunk = headChunk;
+        var head = HeadShapes(_config, maxTokens, headChunk).ToDictionary(s => s.Name, s => new float[(long)s.Rows * s.Cols]);
         (_normed, _gradient, _logits) = (head["final normed"], head["residual gradient"], head["logits chunk"]);
         _targets = new int[maxTokens];
         _positions = Enumerable.Range(0, maxTokens).ToArray();
@@ -59,10 +67,10 @@ public sealed class LoraTrainingPass : IDisposable
     public int MaxTokens { get; }
 
     /// <summary>The head's buffers for sequences of up to <paramref name="maxTokens"/>: one list for the pass and the memory plan.</summary>
-    public static IEnumerable<(string Name, int Rows, int Cols)> HeadShapes(LlamaConfig config, int maxTokens) =>
+    public static IEnumerable<(string Name, int Rows, int Cols)> HeadShapes(LlamaConfig config, int maxTokens, int headChunk = HeadChunk) =>
     [
         ("final normed", maxTokens, config.HiddenSize), ("residual gradient", maxTokens, config.HiddenSize),
-        ("logits chunk", Math.Min(maxTokens, HeadChunk), config.VocabSize),
+        ("logits chunk", Math.Min(maxTokens, headChunk), config.VocabSize),
     ];
 
     /// <summary>The widest input of an adapted projection, never less than the hidden size (see <see cref="LoraWorkspace"/>).</summary>
@@ -107,9 +115,9 @@ public sealed class LoraTrainingPass : IDisposable
         var eps = (float)_config.RmsNormEps;
         CpuRmsNorm.Forward(last, finalNorm, eps, n, normed);
         var lossSum = 0.0;
-        for (var start = 0; start < n; start += HeadChunk)
+        for (var start = 0; start < n; start += _headChunk)
         {
-            var rows = Math.Min(HeadChunk, n - start);
+            var rows = Math.Min(_headChunk, n - start);
             var chunk = normed.Slice(start * d, rows * d);
             var logits = _logits.AsSpan(0, rows * vocab);
             _model.Set.Linear(chunk, rows, _model.Model.Head, logits);
