@@ -15,6 +15,15 @@ internal static class EndToEndBench
     private const double LlamaCppPrefill = 124, LlamaCppDecode = 29;
     private const int Rounds = 5;
 
+    /// <summary>The mid-size model the end-to-end and train-step benchmarks share (one checkpoint on disk).</summary>
+    public static readonly LlamaConfig MidSize = new()
+    {
+        HiddenSize = 2048, IntermediateSize = 5632, Heads = 16, KvHeads = 16, Layers = 16, VocabSize = 32000,
+        MaxPositions = 2048, RmsNormEps = 1e-5,
+    };
+
+    public const string MidSizeName = "mid-2048x16";
+
     private static void Row(string phase, List<double> rates, double llamaCpp)
     {
         var median = rates.Order().ElementAt(rates.Count / 2);
@@ -26,12 +35,8 @@ internal static class EndToEndBench
         var threads = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2;
         var kernelsName = args.Length > 2 ? args[2] : null;
         const int promptTokens = 128, decodeTokens = 32;
-        var config = new LlamaConfig
-        {
-            HiddenSize = 2048, IntermediateSize = 5632, Heads = 16, KvHeads = 16, Layers = 16, VocabSize = 32000,
-            MaxPositions = 2048, RmsNormEps = 1e-5,
-        };
-        var directory = RandomCheckpoint.Ensure(config, "mid-2048x16");
+        var config = MidSize;
+        var directory = RandomCheckpoint.Ensure(config, MidSizeName);
         using var kernels = KernelRegistry.Create(kernelsName, threads);
         var load = Stopwatch.StartNew();
         using var model = LlamaModel.Load(directory, kernels, new ModelLoadOptions(Precision.Int8));

@@ -6,11 +6,14 @@ namespace Dromedary.Kernels;
 /// </summary>
 public struct SplitMix64(ulong seed)
 {
+    /// <summary>The state's increment per draw: draw j (from 0) mixes seed + (j + 1)·Gamma.</summary>
+    public const ulong Gamma = 0x9E3779B97F4A7C15UL;
+
     private ulong _state = seed;
 
     public ulong Next()
     {
-        var z = _state += 0x9E3779B97F4A7C15UL;
+        var z = _state += Gamma;
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         return z ^ (z >> 31);

@@ -18,7 +18,7 @@ app.Configure(config =>
         .WithExample("chat", "--model", "llama-65b-hf", "--adapter", "runs/r1/final");
     config.AddCommand<QuantizeCommand>("quantize").WithDescription("Write an int8 copy of a checkpoint that later loads without re-quantizing.")
         .WithExample("quantize", "--model", "llama-7b-hf", "--out", "llama-7b-int8", "--group", "128");
-    config.AddCommand<PlanCommand>("plan").WithDescription("Memory a model needs on a kernel set: weights, KV cache, activations.")
+    config.AddCommand<PlanCommand>("plan").WithDescription("Memory a model needs on a kernel set: weights, KV cache, activations; with --train, a LoRA training step.")
         .WithExample("plan", "--model", "llama-65b", "--context", "2048", "--device-memory", "141GB");
     config.AddBranch("eval", evaluation =>
     {

@@ -100,7 +100,7 @@ internal abstract unsafe class PanelGemm : IDisposable
         // Aligned to a cache line, as the forward's packed weights are: a 64-byte load across two lines costs double.
         var buffer = stackalloc float[PanelGroup * KChunk * PanelWidth + PanelWidth];
         var b = (float*)(((nuint)buffer + 63) & ~(nuint)63);
-        var tile = stackalloc float[8 * PanelWidth];
+        var tiles = stackalloc float[2 * 8 * PanelWidth];
         for (var unit = start; unit < end; unit++)
         {
             // Group-major, so a thread's consecutive units read the same columns of B.
@@ -120,17 +120,28 @@ internal abstract unsafe class PanelGemm : IDisposable
                     var rows = Math.Min(_tileRows, _m - row);
                     for (var p = 0; p < panels; p++)
                     {
-                        if (_vector512) Fp32MatMul.Tile512(x, b + p * KChunk * PanelWidth, k, tile);
-                        else Fp32MatMul.Tile256(x, b + p * KChunk * PanelWidth, k, tile);
-                        var column = (firstPanel + p) * PanelWidth;
-                        var c = _c + (long)row * _n + column;
-                        var cols = Math.Min(PanelWidth, _n - column);
-                        if (add) PanelOutput.Add(tile, rows, cols, c, _n);
-                        else PanelOutput.Copy(tile, rows, cols, c, _n);
+                        var pair = _vector512 && p + 1 < panels;
+                        var panel = b + p * KChunk * PanelWidth;
+                        if (pair) Fp32MatMul.Tile512Pair(x, panel, panel + KChunk * PanelWidth, k, tiles, tiles + 8 * PanelWidth);
+                        else if (_vector512) Fp32MatMul.Tile512(x, panel, k, tiles);
+                        else Fp32MatMul.Tile256(x, panel, k, tiles);
+                        Store(tiles, row, rows, firstPanel + p, add);
+                        if (!pair) continue;
+                        Store(tiles + 8 * PanelWidth, row, rows, firstPanel + ++p, add);
                     }
                 }
             }
         }
+    }
+
+    /// <summary>Writes (or adds) one tile to C at row <paramref name="row"/>, the columns of <paramref name="panel"/>.</summary>
+    private void Store(float* tile, int row, int rows, int panel, bool add)
+    {
+        var column = panel * PanelWidth;
+        var c = _c + (long)row * _n + column;
+        var cols = Math.Min(PanelWidth, _n - column);
+        if (add) PanelOutput.Add(tile, rows, cols, c, _n);
+        else PanelOutput.Copy(tile, rows, cols, c, _n);
     }
 
     public void Dispose() => _packed.Dispose();

@@ -17,24 +17,32 @@ public static class InferencePlanner
     public static MemoryPlan Plan(LlamaConfig config, IKernelSet kernels, Precision precision, int groupSize,
         int sequences, int context, int chunk)
     {
+        chunk = Math.Max(1, Math.Min(chunk, context));
+        var buffers = LlamaSession.Buffers(config, chunk).Sum(b => kernels.ActivationBytes(b.Rows, b.Cols));
+        return new MemoryPlan(
+        [
+            .. Weights(config, kernels, precision, groupSize),
+            new("KV cache", $"{sequences} × {context} positions", sequences * kernels.KvCacheBytes(config.Layers, context, config.KvHeads, config.HeadDim)),
+            new("activations", $"{sequences} × chunks of {chunk} tokens", sequences * buffers),
+        ]);
+    }
+
+    /// <summary>The model's weights as the set lays them out: the part of a plan that inference and training share.</summary>
+    public static IEnumerable<MemoryItem> Weights(LlamaConfig config, IKernelSet kernels, Precision precision, int groupSize)
+    {
         int d = config.HiddenSize, f = config.IntermediateSize, kv = config.KvDim, v = config.VocabSize;
         long Linear(int rows, int cols) =>
             kernels.LinearBytes(rows, cols, precision == Precision.Int8 ? Int8Format.EffectiveGroupSize(groupSize, cols) : 0);
 
         var layer = Linear(d, d) * 2 + Linear(kv, d) * 2 + Linear(f, d) * 2 + Linear(d, f);
-        var embeddingBytes = kernels.EmbeddingBytes(v, d, EmbeddingType(config));
-        chunk = Math.Max(1, Math.Min(chunk, context));
-        var buffers = LlamaSession.Buffers(config, chunk).Sum(b => kernels.ActivationBytes(b.Rows, b.Cols));
-        return new MemoryPlan(
+        return
         [
             new("weights", $"linear layers ({config.Layers} × 7, {(precision == Precision.Int8 ? "int8" : "fp32")})", layer * config.Layers),
             new("weights", "LM head", Linear(v, d)),
-            new("weights", $"embedding ({config.TorchDtype})", embeddingBytes),
+            new("weights", $"embedding ({config.TorchDtype})", kernels.EmbeddingBytes(v, d, EmbeddingType(config))),
             new("weights", "norms", (2L * config.Layers + 1) * kernels.VectorBytes(d)),
             new("weights", "rotary table", kernels.RopeBytes(config.HeadDim, config.MaxPositions)),
-            new("KV cache", $"{sequences} × {context} positions", sequences * kernels.KvCacheBytes(config.Layers, context, config.KvHeads, config.HeadDim)),
-            new("activations", $"{sequences} × chunks of {chunk} tokens", sequences * buffers),
-        ]);
+        ];
     }
 
     /// <summary>Embeddings stay in the checkpoint's type (config.json's torch_dtype).</summary>

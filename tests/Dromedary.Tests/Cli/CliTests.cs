@@ -124,6 +124,21 @@ public class CliTests
         AssertCleanError(Cli.Run("plan", "--model", "llama-65b", "--precision", "fp32", "--device-memory", "141GB"), "needs", "weights");
     }
 
+    [Fact]
+    public void Plan_train_auto_prints_the_planners_micro_batch_and_fails_cleanly_when_one_does_not_fit()
+    {
+        using var kernels = Dromedary.Kernels.KernelRegistry.Create("cpu", 1);
+        var options = new Dromedary.Training.Planning.TrainingPlanOptions(Dromedary.Model.Llama.Precision.Int8, 0, new(), 1, 512);
+        var (microBatch, _) = Dromedary.Training.Planning.TrainingPlanner.ChooseMicroBatch(
+            Dromedary.Model.Config.ModelPresets.Resolve("llama-65b"), kernels, options, 139L << 30, "139 GiB");
+        var fits = Cli.Run("plan", "--model", "llama-65b", "--kernels", "cpu", "--train", "--micro-batch", "auto", "--device-memory", "139GiB");
+        Assert.True(fits.ExitCode == 0, fits.Stderr);
+        Assert.Contains($"micro-batch {microBatch} (the largest power of two that fits)", fits.Stdout);
+        AssertCleanError(Cli.Run("plan", "--model", "llama-65b", "--train", "--precision", "fp32", "--micro-batch", "auto", "--device-memory", "139GiB"),
+            "needs", "weights", "saved inputs");
+        AssertCleanError(Cli.Run("plan", "--model", "llama-65b", "--train", "--targets", "q,x"), "--targets", "'x'");
+    }
+
     [Theory]
     [InlineData("plan")]
     [InlineData("logprobs")]

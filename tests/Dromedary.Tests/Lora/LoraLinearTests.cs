@@ -99,4 +99,28 @@ public sealed class LoraLinearTests
         Assert.NotEqual(stream, dropout.Stream(new DropoutKey(7, 2), 4, LoraTarget.Value));
         Assert.NotEqual(stream, new LoraDropout(p, 4).Stream(new DropoutKey(7, 3), 4, LoraTarget.Value));
     }
+
+    /// <summary>The mask is SplitMix64's bits as a plain loop reads them, whatever the length (vector lanes and tail).</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(16)]
+    [InlineData(37)]
+    [InlineData(1000)]
+    public void Dropout_masks_are_the_scalar_generators_bits(int length)
+    {
+        const double p = 0.3;
+        var dropout = new LoraDropout(p, 11);
+        var stream = dropout.Stream(new DropoutKey(1, 2), 3, LoraTarget.Key);
+        var values = Enumerable.Range(1, length).Select(v => (float)v).ToArray();
+        var expected = values.ToArray();
+        var random = new SplitMix64(stream);
+        for (var i = 0; i < expected.Length; i += 2)
+        {
+            var bits = random.Next();
+            for (var half = 0; half < 2 && i + half < expected.Length; half++)
+                expected[i + half] = (uint)(bits >> (32 * half)) < (uint)(p * 4294967296.0) ? 0 : expected[i + half] * (float)(1 / (1 - p));
+        }
+        dropout.Apply(values, stream);
+        Assert.Equal(expected, values);
+    }
 }

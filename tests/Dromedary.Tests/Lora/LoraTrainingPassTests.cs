@@ -116,6 +116,26 @@ public sealed class LoraTrainingPassTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>The head's logits in chunks of 5 rows (three chunks for 13 positions) give the one-chunk loss and gradients.</summary>
+    [Fact]
+    public void Head_chunks_change_nothing()
+    {
+        using var loaded = Load(Precision.Fp32);
+        var adapter = LoraFixtures.RandomAdapter(loaded.Model.Config, LoraFixtures.Config());
+        var sequences = LoraFixtures.Sequences();
+        var scale = Scale(sequences);
+        using var whole = new LoraTrainingPass(loaded.Model, adapter, MaxTokens, 1);
+        using var chunked = new LoraTrainingPass(loaded.Model, adapter, MaxTokens, 1, headChunk: 5);
+        var (expected, actual) = (new LoraGradients(adapter), new LoraGradients(adapter));
+        Assert.Equal(whole.ForwardBackward(sequences, scale, expected, 0, 0), chunked.ForwardBackward(sequences, scale, actual, 0, 0), 1e-12);
+        for (var i = 0; i < adapter.Matrices.Count; i++)
+        {
+            Assert.Equal(expected.A[i], actual.A[i], (a, b) => Math.Abs(a - b) <= 1e-6f * Math.Max(1, Math.Abs(a)));
+            Assert.Equal(expected.B[i], actual.B[i], (a, b) => Math.Abs(a - b) <= 1e-6f * Math.Max(1, Math.Abs(a)));
+        }
+        Assert.Contains(expected.A, g => g.Any(v => v != 0));
+    }
+
     [Fact]
     public void Gradients_do_not_depend_on_the_thread_count()
     {
