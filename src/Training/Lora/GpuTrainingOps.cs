@@ -1,0 +1,114 @@
+using Dromedary.Kernels;
+using Dromedary.Kernels.Cpu;
+using Dromedary.Kernels.Gpu;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Dromedary.Training.Lora;
+
+/// <summary>
+/// The ILGPU kernels a training pass runs, compiled once for the model's accelerator, and the device memory it
+/// takes: every buffer is carved from the set's arena here, at construction, and returned with <see cref="Dispose"/>.
+/// Given no arena (<see cref="Counting"/>) nothing is allocated and the buffers are only listed, so the memory a
+/// planner counts is the very list the engine allocates.
+/// </summary>
+internal sealed class GpuTrainingOps : IDisposable
+{
+    private readonly DeviceArena? _arena;
+    private readonly List<IDisposable> _owned = [];
+    private readonly List<(string Name, long Bytes)> _buffers = [];
+
+    private GpuTrainingOps(IlgpuKernelSet? set, AdamWOptions options, int maxTokens, int heads)
+    {
+        _arena = set?.Arena;
+        // Scores' log-sum-exp and D per (token, head), kept between attention backward's two kernels.
+        var statistics = Floats("attention statistics", 2L * maxTokens * heads);
+        if (set is null) return;
+        var accelerator = set.Runtime.Accelerator;
+        Embedding = new GpuEmbedding(accelerator);
+        RmsNorm = new GpuRmsNorm(accelerator);
+        Rope = new GpuRope(accelerator);
+        Attention = new GpuAttention(accelerator, statistics);
+        SwiGlu = new GpuSwiGlu(accelerator);
+        Residual = new GpuResidual(accelerator);
+        Fp32 = new GpuFp32MatMul(accelerator);
+        Int8 = new GpuInt8MatMul(accelerator, GpuInt8Variant.Simt);
+        CrossEntropy = new GpuCrossEntropy(accelerator);
+        AdamW = new GpuAdamW(accelerator, options);
+        Dropout = new GpuDropout(accelerator);
+        Norm = new GpuGradientNorm(accelerator, set.Arena);
+        _owned.Add(Int8);
+        _owned.Add(Norm);
+    }
+
+    /// <summary>Kernels compiled for <paramref name="set"/>'s accelerator; buffers come from its arena.</summary>
+    public static GpuTrainingOps On(IlgpuKernelSet set, AdamWOptions options, int maxTokens, int heads) => new(set, options, maxTokens, heads);
+
+    /// <summary>No kernels and no memory: the buffers asked for are only listed in <see cref="Buffers"/>.</summary>
+    public static GpuTrainingOps Counting(int maxTokens, int heads) => new(null, new AdamWOptions(), maxTokens, heads);
+
+    public GpuEmbedding Embedding { get; } = null!;
+    public GpuRmsNorm RmsNorm { get; } = null!;
+    public GpuRope Rope { get; } = null!;
+    public GpuAttention Attention { get; } = null!;
+    public GpuSwiGlu SwiGlu { get; } = null!;
+    public GpuResidual Residual { get; } = null!;
+    public GpuFp32MatMul Fp32 { get; } = null!;
+    public GpuInt8MatMul Int8 { get; } = null!;
+    public GpuCrossEntropy CrossEntropy { get; } = null!;
+    public GpuAdamW AdamW { get; } = null!;
+    public GpuDropout Dropout { get; } = null!;
+    public GpuGradientNorm Norm { get; } = null!;
+
+    /// <summary>Every buffer taken so far, by name, with its size (arena padding included).</summary>
+    public IReadOnlyList<(string Name, long Bytes)> Buffers => _buffers;
+
+    public ArrayView<float> Floats(string name, long length) => Allocate<float>(name, length);
+
+    public ArrayView<int> Ints(string name, long length) => Allocate<int>(name, length);
+
+    private ArrayView<T> Allocate<T>(string name, long length) where T : unmanaged
+    {
+        _buffers.Add((name, DeviceArena.RoundUp(Math.Max(1, length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>()))));
+        if (_arena is null) return default;
+        var buffer = _arena.Allocate<T>(length);
+        _owned.Add(buffer);
+        buffer.View.MemSetToZero();
+        return buffer.View;
+    }
+
+    /// <summary>y[rows, w.Rows] = x · Wᵀ through a frozen weight of the ilgpu set.</summary>
+    public void Linear(ArrayView<float> x, int rows, LinearWeight weight, ArrayView<float> y)
+    {
+        switch (weight)
+        {
+            case GpuFp32Weight fp32:
+                Fp32.Forward(x, rows, fp32, y);
+                break;
+            case GpuInt8Weight int8:
+                Int8.Forward(x, rows, int8, y);
+                break;
+            default:
+                throw new ArgumentException($"{weight.GetType().Name} is not a weight of the ilgpu set", nameof(weight));
+        }
+    }
+
+    /// <summary>dX[rows, w.Cols] = dY · W: the input gradient through a frozen weight.</summary>
+    public void LinearBackwardInput(ArrayView<float> dY, int rows, LinearWeight weight, ArrayView<float> dX)
+    {
+        if (weight is GpuInt8Weight int8) Int8.BackwardInput(dY, rows, int8, dX);
+        else Fp32.BackwardInput(dY, rows, (GpuFp32Weight)weight, dX);
+    }
+
+    public void Dispose()
+    {
+        foreach (var owned in _owned) owned.Dispose();
+        _owned.Clear();
+    }
+}
+
+/// <summary>The first rows of a row-major device matrix.</summary>
+internal static class DeviceRows
+{
+    public static ArrayView<float> Rows(this ArrayView<float> view, int rows, int width) => view.SubView(0, (long)rows * width);
+}
