@@ -6,7 +6,16 @@ namespace Dromedary.Kernels.Cpu;
 /// AdamW's settings besides the learning rate. The defaults are the method's (METHOD.md §4.4): betas 0.9/0.999,
 /// eps 1e-8 and weight decay 0, which accelerate's DummyOptim leaves DeepSpeed's fused AdamW with.
 /// </summary>
-public sealed record AdamWOptions(double Beta1 = 0.9, double Beta2 = 0.999, double Epsilon = 1e-8, double WeightDecay = 0);
+public sealed record AdamWOptions(double Beta1 = 0.9, double Beta2 = 0.999, double Epsilon = 1e-8, double WeightDecay = 0)
+{
+    internal void Validate()
+    {
+        if (!(Beta1 is >= 0 and < 1) || !(Beta2 is >= 0 and < 1))
+            throw new ArgumentOutOfRangeException("options", "betas must lie in [0, 1)");
+        if (!(Epsilon >= 0) || !(WeightDecay >= 0))
+            throw new ArgumentOutOfRangeException("options", "eps and weight decay must be ≥ 0");
+    }
+}
 
 /// <summary>
 /// One fused AdamW update per tensor, in the order torch.optim.AdamW applies it: decoupled decay
@@ -34,10 +43,7 @@ public sealed unsafe class CpuAdamW
 
     public CpuAdamW(WorkerPool pool, AdamWOptions options)
     {
-        if (!(options.Beta1 is >= 0 and < 1) || !(options.Beta2 is >= 0 and < 1))
-            throw new ArgumentOutOfRangeException(nameof(options), "betas must lie in [0, 1)");
-        if (!(options.Epsilon >= 0) || !(options.WeightDecay >= 0))
-            throw new ArgumentOutOfRangeException(nameof(options), "eps and weight decay must be ≥ 0");
+        options.Validate();
         _pool = pool;
         Options = options;
         _body = Update;

@@ -18,10 +18,7 @@ public sealed class GpuAdamW
 
     public GpuAdamW(Accelerator accelerator, AdamWOptions options)
     {
-        if (!(options.Beta1 is >= 0 and < 1) || !(options.Beta2 is >= 0 and < 1))
-            throw new ArgumentOutOfRangeException(nameof(options), "betas must lie in [0, 1)");
-        if (!(options.Epsilon >= 0) || !(options.WeightDecay >= 0))
-            throw new ArgumentOutOfRangeException(nameof(options), "eps and weight decay must be ≥ 0");
+        options.Validate();
         _accelerator = accelerator;
         Options = options;
         _step = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamWScalars>(StepKernel);

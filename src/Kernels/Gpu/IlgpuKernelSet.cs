@@ -212,8 +212,12 @@ public sealed class IlgpuKernelSet : IKernelSet
         if (input.Cols != weight.Cols || output.Cols != weight.Rows)
             throw new ArgumentException($"[{rows}, {input.Cols}] · [{weight.Rows}, {weight.Cols}]ᵀ cannot fill rows of {output.Cols}");
         if (rows == 0) return;
-        var x = Gpu(input).RowsView(rows);
-        var y = Gpu(output).RowsView(rows);
+        Linear(Gpu(input).RowsView(rows), rows, weight, Gpu(output).RowsView(rows));
+    }
+
+    /// <summary>y[rows, weight.Rows] = x · Wᵀ on device views (the training pass's buffers).</summary>
+    internal void Linear(ArrayView<float> x, int rows, LinearWeight weight, ArrayView<float> y)
+    {
         switch (weight)
         {
             case GpuFp32Weight fp32:
@@ -225,6 +229,13 @@ public sealed class IlgpuKernelSet : IKernelSet
             default:
                 throw new ArgumentException($"{weight.GetType().Name} is not a weight of the ilgpu set", nameof(weight));
         }
+    }
+
+    /// <summary>dX[rows, weight.Cols] = dY · W: the input gradient through a frozen weight, on device views.</summary>
+    internal void LinearBackwardInput(ArrayView<float> dY, int rows, LinearWeight weight, ArrayView<float> dX)
+    {
+        if (weight is GpuInt8Weight int8) _int8.BackwardInput(dY, rows, int8, dX);
+        else _fp32.BackwardInput(dY, rows, (GpuFp32Weight)weight, dX);
     }
 
     public void Rope(Activation x, int rows, int heads, RopeTable table, ReadOnlySpan<int> positions)

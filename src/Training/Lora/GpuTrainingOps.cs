@@ -14,13 +14,14 @@ namespace Dromedary.Training.Lora;
 /// </summary>
 internal sealed class GpuTrainingOps : IDisposable
 {
+    private readonly IlgpuKernelSet? _set;
     private readonly DeviceArena? _arena;
     private readonly List<IDisposable> _owned = [];
     private readonly List<(string Name, long Bytes)> _buffers = [];
 
     private GpuTrainingOps(IlgpuKernelSet? set, AdamWOptions options, int maxTokens, int heads)
     {
-        _arena = set?.Arena;
+        (_set, _arena) = (set, set?.Arena);
         // Scores' log-sum-exp and D per (token, head), kept between attention backward's two kernels.
         var statistics = Floats("attention statistics", 2L * maxTokens * heads);
         if (set is null) return;
@@ -32,12 +33,10 @@ internal sealed class GpuTrainingOps : IDisposable
         SwiGlu = new GpuSwiGlu(accelerator);
         Residual = new GpuResidual(accelerator);
         Fp32 = new GpuFp32MatMul(accelerator);
-        Int8 = new GpuInt8MatMul(accelerator, GpuInt8Variant.Simt);
         CrossEntropy = new GpuCrossEntropy(accelerator);
         AdamW = new GpuAdamW(accelerator, options);
         Dropout = new GpuDropout(accelerator);
         Norm = new GpuGradientNorm(accelerator, set.Arena);
-        _owned.Add(Int8);
         _owned.Add(Norm);
     }
 
@@ -54,7 +53,6 @@ internal sealed class GpuTrainingOps : IDisposable
     public GpuSwiGlu SwiGlu { get; } = null!;
     public GpuResidual Residual { get; } = null!;
     public GpuFp32MatMul Fp32 { get; } = null!;
-    public GpuInt8MatMul Int8 { get; } = null!;
     public GpuCrossEntropy CrossEntropy { get; } = null!;
     public GpuAdamW AdamW { get; } = null!;
     public GpuDropout Dropout { get; } = null!;
@@ -77,28 +75,12 @@ internal sealed class GpuTrainingOps : IDisposable
         return buffer.View;
     }
 
-    /// <summary>y[rows, w.Rows] = x · Wᵀ through a frozen weight of the ilgpu set.</summary>
-    public void Linear(ArrayView<float> x, int rows, LinearWeight weight, ArrayView<float> y)
-    {
-        switch (weight)
-        {
-            case GpuFp32Weight fp32:
-                Fp32.Forward(x, rows, fp32, y);
-                break;
-            case GpuInt8Weight int8:
-                Int8.Forward(x, rows, int8, y);
-                break;
-            default:
-                throw new ArgumentException($"{weight.GetType().Name} is not a weight of the ilgpu set", nameof(weight));
-        }
-    }
+    /// <summary>y[rows, w.Rows] = x · Wᵀ through a frozen weight of the ilgpu set, on the set's own matmuls.</summary>
+    public void Linear(ArrayView<float> x, int rows, LinearWeight weight, ArrayView<float> y) => _set!.Linear(x, rows, weight, y);
 
     /// <summary>dX[rows, w.Cols] = dY · W: the input gradient through a frozen weight.</summary>
-    public void LinearBackwardInput(ArrayView<float> dY, int rows, LinearWeight weight, ArrayView<float> dX)
-    {
-        if (weight is GpuInt8Weight int8) Int8.BackwardInput(dY, rows, int8, dX);
-        else Fp32.BackwardInput(dY, rows, (GpuFp32Weight)weight, dX);
-    }
+    public void LinearBackwardInput(ArrayView<float> dY, int rows, LinearWeight weight, ArrayView<float> dX) =>
+        _set!.LinearBackwardInput(dY, rows, weight, dX);
 
     public void Dispose()
     {

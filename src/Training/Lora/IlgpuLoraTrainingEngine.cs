@@ -42,8 +42,7 @@ public sealed class IlgpuLoraTrainingEngine : ILoraTrainingEngine
             throw new DromedaryException($"the ILGPU training engine runs on an ILGPU kernel set ('ilgpu'); this model is loaded on '{model.Kernels.Name}'.");
         _config = model.Config;
         adapter.CheckFits(_config, "being trained");
-        if (maxTokens < 1 || maxTokens > _config.MaxPositions)
-            throw new DromedaryException($"the longest training sequence must be 1 .. {_config.MaxPositions} tokens (max_position_embeddings), not {maxTokens}.");
+        TrainingTargets.CheckMaxTokens(maxTokens, _config);
         _model = model;
         Adapter = adapter;
         MaxTokens = maxTokens;

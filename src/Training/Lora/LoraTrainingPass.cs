@@ -30,8 +30,7 @@ public sealed class LoraTrainingPass : IDisposable
         _model = new CpuBaseModel(model);
         _config = model.Config;
         adapter.CheckFits(_config, "being trained");
-        if (maxTokens < 1 || maxTokens > _config.MaxPositions)
-            throw new DromedaryException($"the longest training sequence must be 1 .. {_config.MaxPositions} tokens (max_position_embeddings), not {maxTokens}.");
+        TrainingTargets.CheckMaxTokens(maxTokens, _config);
         Adapter = adapter;
         MaxTokens = maxTokens;
         int d = _config.HiddenSize, layers = _config.Layers;

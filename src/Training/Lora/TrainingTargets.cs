@@ -1,3 +1,4 @@
+using Dromedary.Model.Config;
 using Dromedary.Model.Inference;
 
 namespace Dromedary.Training.Lora;
@@ -5,6 +6,13 @@ namespace Dromedary.Training.Lora;
 /// <summary>What a sequence's positions are trained to predict, checked once for every training pass.</summary>
 internal static class TrainingTargets
 {
+    /// <summary>A pass sized for sequences of up to maxTokens must fit the model's positions.</summary>
+    public static void CheckMaxTokens(int maxTokens, LlamaConfig config)
+    {
+        if (maxTokens < 1 || maxTokens > config.MaxPositions)
+            throw new DromedaryException($"the longest training sequence must be 1 .. {config.MaxPositions} tokens (max_position_embeddings), not {maxTokens}.");
+    }
+
     /// <summary>
     /// Fills <paramref name="targets"/> (targets[t] = labels[t + 1], the token position t predicts) and returns how
     /// many positions to run: up to the last counted target, 0 when none counts.

@@ -26,13 +26,17 @@ public sealed class GpuLoraTrainingEngineTests(ITestOutputHelper output)
     private static TrainingSequence[] Sequences()
     {
         var texts = Fixtures.ReferenceLogprobs("f32");
-        return [LoraFixtures.Sequence(texts[1].Tokens[..8], prompt: 3), LoraFixtures.Sequence(texts[2].Tokens[..5], prompt: 2, padding: 2)];
+        return [LoraFixtures.Sequence(texts[1].Tokens[..6], prompt: 2), LoraFixtures.Sequence(texts[2].Tokens[..4], prompt: 1, padding: 2)];
     }
 
     /// <summary>
-    /// Losses and norms agree to 1e-5 relative (fp32 sums in other orders, ~1e-6 measured); the adapter after two
+    /// Losses and norms agree to 1e-5 relative (fp32 sums in other orders: ~1e-7 measured); the adapter after two
     /// steps to 1e-4 absolute (its values are ~0.1 and each step moves them by up to lr = 1e-2: a wrong mask, a
-    /// missing gradient path or a wrong bias correction moves entries by ~1e-3 or more).
+    /// missing gradient path or a wrong bias correction moves entries by ~1e-3 or more; measured 4e-5 on fp32).
+    /// With int8 weights the activations' int8 rounding is discontinuous: adapters that differ by fp32 rounding
+    /// after a step can flip quantization levels, and a 1e-6 change of A was measured to move the loss by 1e-4
+    /// (1e-6 with fp32). So on int8 the CPU side continues each step from the engine's adapter, and each step is
+    /// compared on its own.
     /// </summary>
     [Theory]
     [InlineData(Precision.Fp32)]
@@ -57,6 +61,14 @@ public sealed class GpuLoraTrainingEngineTests(ITestOutputHelper output)
 
         for (var step = 1; step <= 2; step++)
         {
+            if (precision == Precision.Int8)
+            {
+                for (var i = 0; i < expected.Matrices.Count; i++)
+                {
+                    engine.Adapter.Matrices[i].A.CopyTo(expected.Matrices[i].A, 0);
+                    engine.Adapter.Matrices[i].B.CopyTo(expected.Matrices[i].B, 0);
+                }
+            }
             var cpuLoss = pass.ForwardBackward(sequences, scale, gradients, step, 0);
             var norm = new GradientNorm();
             foreach (var g in gradients.A.Concat(gradients.B)) norm.Add(g);
