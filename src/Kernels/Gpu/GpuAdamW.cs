@@ -34,15 +34,7 @@ public sealed class GpuAdamW
         int step, float gradientScale = 1)
     {
         var n = parameters.Length;
-        if (gradient.Length != n || m.Length != n || v.Length != n)
-            throw new ArgumentException($"parameters ({n}), gradient ({gradient.Length}), m ({m.Length}) and v ({v.Length}) must have equal length");
-        ArgumentOutOfRangeException.ThrowIfLessThan(step, 1);
-        if (!(learningRate >= 0) || double.IsInfinity(learningRate))
-            throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "the learning rate must be finite and ≥ 0");
-        var scalars = new AdamWScalars(
-            (float)Options.Beta1, (float)Options.Beta2, (float)Options.Epsilon, (float)(1 - Options.Beta1), (float)(1 - Options.Beta2),
-            (float)(1 - learningRate * Options.WeightDecay), (float)(learningRate / (1 - Math.Pow(Options.Beta1, step))),
-            (float)Math.Sqrt(1 - Math.Pow(Options.Beta2, step)), gradientScale, n);
+        var scalars = Options.Scalars(n, gradient.Length, m.Length, v.Length, learningRate, step, gradientScale);
         if (n == 0) return;
         _step(GpuGroup.LaunchPerElement(_accelerator, n), parameters, gradient, m, v, scalars);
     }
@@ -62,7 +54,3 @@ public sealed class GpuAdamW
         }
     }
 }
-
-/// <summary>One update's scalars, as CpuAdamW rounds them to fp32.</summary>
-public readonly record struct AdamWScalars(float Beta1, float Beta2, float Epsilon, float OneMinusBeta1, float OneMinusBeta2, float Decay,
-    float StepSize, float Bias2Sqrt, float GradientScale, long Count);
