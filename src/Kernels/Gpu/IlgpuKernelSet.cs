@@ -73,6 +73,18 @@ public sealed class IlgpuKernelSet : IKernelSet
     /// <summary>The device memory this set carves its buffers from.</summary>
     public DeviceArena Arena => _arena;
 
+    // The set's compiled ops, for the training engine, which runs them on its own device buffers.
+    internal GpuEmbedding EmbeddingOp => _embedding;
+    internal GpuRmsNorm RmsNormOp => _rmsNorm;
+    internal GpuRope RopeOp => _rope;
+
+    /// <summary>Its backward keeps (log-sum-exp, D) per (row, head) in the split-decode partials: up to 512k pairs.</summary>
+    internal GpuAttention AttentionOp => _attention;
+
+    internal GpuSwiGlu SwiGluOp => _swiGlu;
+    internal GpuResidual ResidualOp => _residual;
+    internal GpuFp32MatMul Fp32Op => _fp32;
+
     public Activation AllocateActivation(int rows, int cols)
     {
         var buffer = _arena.Allocate<float>((long)rows * cols);

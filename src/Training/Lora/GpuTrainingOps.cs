@@ -7,8 +7,8 @@ using ILGPU.Runtime;
 namespace Dromedary.Training.Lora;
 
 /// <summary>
-/// The ILGPU kernels a training pass runs, compiled once for the model's accelerator, and the device memory it
-/// takes: every buffer is carved from the set's arena here, at construction, and returned with <see cref="Dispose"/>.
+/// The ILGPU kernels a training pass runs — the set's own forward ops (with their backward kernels) and the
+/// training-only ones, compiled here once — and the device memory it takes: every buffer is carved from the set's arena here, at construction, and returned with <see cref="Dispose"/>.
 /// Given no arena (<see cref="Counting"/>) nothing is allocated and the buffers are only listed, so the memory a
 /// planner counts is the very list the engine allocates.
 /// </summary>
@@ -19,20 +19,11 @@ internal sealed class GpuTrainingOps : IDisposable
     private readonly List<IDisposable> _owned = [];
     private readonly List<(string Name, long Bytes)> _buffers = [];
 
-    private GpuTrainingOps(IlgpuKernelSet? set, AdamWOptions options, int maxTokens, int heads)
+    private GpuTrainingOps(IlgpuKernelSet? set, AdamWOptions options)
     {
         (_set, _arena) = (set, set?.Arena);
-        // Scores' log-sum-exp and D per (token, head), kept between attention backward's two kernels.
-        var statistics = Floats("attention statistics", 2L * maxTokens * heads);
         if (set is null) return;
         var accelerator = set.Runtime.Accelerator;
-        Embedding = new GpuEmbedding(accelerator);
-        RmsNorm = new GpuRmsNorm(accelerator);
-        Rope = new GpuRope(accelerator);
-        Attention = new GpuAttention(accelerator, statistics);
-        SwiGlu = new GpuSwiGlu(accelerator);
-        Residual = new GpuResidual(accelerator);
-        Fp32 = new GpuFp32MatMul(accelerator);
         CrossEntropy = new GpuCrossEntropy(accelerator);
         AdamW = new GpuAdamW(accelerator, options);
         Dropout = new GpuDropout(accelerator);
@@ -41,18 +32,18 @@ internal sealed class GpuTrainingOps : IDisposable
     }
 
     /// <summary>Kernels compiled for <paramref name="set"/>'s accelerator; buffers come from its arena.</summary>
-    public static GpuTrainingOps On(IlgpuKernelSet set, AdamWOptions options, int maxTokens, int heads) => new(set, options, maxTokens, heads);
+    public static GpuTrainingOps On(IlgpuKernelSet set, AdamWOptions options) => new(set, options);
 
     /// <summary>No kernels and no memory: the buffers asked for are only listed in <see cref="Buffers"/>.</summary>
-    public static GpuTrainingOps Counting(int maxTokens, int heads) => new(null, new AdamWOptions(), maxTokens, heads);
+    public static GpuTrainingOps Counting() => new(null, new AdamWOptions());
 
-    public GpuEmbedding Embedding { get; } = null!;
-    public GpuRmsNorm RmsNorm { get; } = null!;
-    public GpuRope Rope { get; } = null!;
-    public GpuAttention Attention { get; } = null!;
-    public GpuSwiGlu SwiGlu { get; } = null!;
-    public GpuResidual Residual { get; } = null!;
-    public GpuFp32MatMul Fp32 { get; } = null!;
+    public GpuEmbedding Embedding => _set!.EmbeddingOp;
+    public GpuRmsNorm RmsNorm => _set!.RmsNormOp;
+    public GpuRope Rope => _set!.RopeOp;
+    public GpuAttention Attention => _set!.AttentionOp;
+    public GpuSwiGlu SwiGlu => _set!.SwiGluOp;
+    public GpuResidual Residual => _set!.ResidualOp;
+    public GpuFp32MatMul Fp32 => _set!.Fp32Op;
     public GpuCrossEntropy CrossEntropy { get; } = null!;
     public GpuAdamW AdamW { get; } = null!;
     public GpuDropout Dropout { get; } = null!;

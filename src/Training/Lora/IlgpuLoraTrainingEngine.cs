@@ -46,7 +46,7 @@ public sealed class IlgpuLoraTrainingEngine : ILoraTrainingEngine
         _model = model;
         Adapter = adapter;
         MaxTokens = maxTokens;
-        _ops = GpuTrainingOps.On(set, options, maxTokens, _config.Heads);
+        _ops = GpuTrainingOps.On(set, options);
         try
         {
             (_offsets, var total) = Layout(adapter);
@@ -72,11 +72,12 @@ public sealed class IlgpuLoraTrainingEngine : ILoraTrainingEngine
 
     /// <summary>
     /// The device buffers the engine takes from the arena (bytes each, arena padding included): what a training
-    /// memory plan must add to the model's weights. Computed by the same code that allocates them.
+    /// memory plan must add to the model's weights and the set's own buffers. Computed by the same code that
+    /// allocates them; not listed: the gradient norm's partials (one float per resident group, a few KiB).
     /// </summary>
     public static IReadOnlyList<(string Name, long Bytes)> Buffers(LlamaConfig config, int maxTokens, LoraAdapter adapter)
     {
-        using var counting = GpuTrainingOps.Counting(maxTokens, config.Heads);
+        using var counting = GpuTrainingOps.Counting();
         Allocate(counting, config, maxTokens, adapter, Layout(adapter).Total, out _, out _, out _, out _, out _, out _, out _, out _, out _, out _,
             new LoraDropout(adapter.Config.Dropout, 0));
         return counting.Buffers.ToList();

@@ -1,5 +1,6 @@
 using Dromedary.Kernels;
 using Dromedary.Kernels.Cpu;
+using Dromedary.Kernels.Gpu;
 using Dromedary.Model.Llama;
 using Dromedary.Tests.Lora;
 using Dromedary.Tests.Model;
@@ -103,5 +104,33 @@ public sealed class GpuLoraTrainingEngineTests(ITestOutputHelper output)
         var moments = engine.ExportMoments();
         for (var i = 0; i < expected.Matrices.Count; i++)
             Assert.Equal(first[i].B.Max(Math.Abs), moments.FirstB[i].Max(Math.Abs), 1e-3 * first[i].B.Max(Math.Abs));
+    }
+
+    /// <summary>
+    /// The buffer list a memory plan would count is what the engine takes from the arena: constructing the engine
+    /// grows the arena's used bytes by exactly the list's total plus the gradient norm's partials.
+    /// </summary>
+    [Fact]
+    public void Buffers_list_the_arena_memory_the_engine_takes()
+    {
+        using var gpu = ForwardTests.Load("f32", Precision.Int8, kernels: "ilgpu");
+        var set = (IlgpuKernelSet)gpu.Kernels;
+        var adapter = LoraFixtures.RandomAdapter(gpu.Model.Config, LoraFixtures.Config());
+        var listed = IlgpuLoraTrainingEngine.Buffers(gpu.Model.Config, MaxTokens, adapter);
+        var partials = DeviceArena.RoundUp(GpuGroup.Launch(set.Runtime.Accelerator, long.MaxValue).GridDim.X * sizeof(float));
+        var before = set.Arena.UsedBytes;
+        using (new IlgpuLoraTrainingEngine(gpu.Model, adapter, MaxTokens, 1, Options))
+            Assert.Equal(listed.Sum(b => b.Bytes) + partials, set.Arena.UsedBytes - before);
+        Assert.Equal(before, set.Arena.UsedBytes);
+        Assert.Contains(listed, b => b.Name == "logits" && b.Bytes == DeviceArena.RoundUp((long)MaxTokens * gpu.Model.Config.VocabSize * sizeof(float)));
+    }
+
+    [Fact]
+    public void A_model_on_the_cpu_set_is_refused()
+    {
+        using var cpu = ForwardTests.Load("f32", Precision.Int8, threads: 1);
+        var adapter = LoraFixtures.RandomAdapter(cpu.Model.Config, LoraFixtures.Config());
+        var error = Assert.Throws<DromedaryException>(() => new IlgpuLoraTrainingEngine(cpu.Model, adapter, MaxTokens, 1, Options));
+        Assert.Contains("ilgpu", error.Message);
     }
 }
