@@ -6,7 +6,36 @@ namespace Dromedary.Kernels.Cpu;
 /// AdamW's settings besides the learning rate. The defaults are the method's (METHOD.md §4.4): betas 0.9/0.999,
 /// eps 1e-8 and weight decay 0, which accelerate's DummyOptim leaves DeepSpeed's fused AdamW with.
 /// </summary>
-public sealed record AdamWOptions(double Beta1 = 0.9, double Beta2 = 0.999, double Epsilon = 1e-8, double WeightDecay = 0);
+public sealed record AdamWOptions(double Beta1 = 0.9, double Beta2 = 0.999, double Epsilon = 1e-8, double WeightDecay = 0)
+{
+    /// <summary>
+    /// One update's scalars rounded to fp32 (bias corrections worked out in double), after checking the tensors'
+    /// lengths, the learning rate and the step.
+    /// </summary>
+    internal AdamWScalars Scalars(long n, long gradient, long m, long v, double learningRate, int step, float gradientScale)
+    {
+        if (gradient != n || m != n || v != n)
+            throw new ArgumentException($"parameters ({n}), gradient ({gradient}), m ({m}) and v ({v}) must have equal length");
+        ArgumentOutOfRangeException.ThrowIfLessThan(step, 1);
+        if (!(learningRate >= 0) || double.IsInfinity(learningRate))
+            throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "the learning rate must be finite and ≥ 0");
+        return new AdamWScalars((float)Beta1, (float)Beta2, (float)Epsilon, (float)(1 - Beta1), (float)(1 - Beta2),
+            (float)(1 - learningRate * WeightDecay), (float)(learningRate / (1 - Math.Pow(Beta1, step))),
+            (float)Math.Sqrt(1 - Math.Pow(Beta2, step)), gradientScale, n);
+    }
+
+    internal void Validate()
+    {
+        if (!(Beta1 is >= 0 and < 1) || !(Beta2 is >= 0 and < 1))
+            throw new ArgumentOutOfRangeException("options", "betas must lie in [0, 1)");
+        if (!(Epsilon >= 0) || !(WeightDecay >= 0))
+            throw new ArgumentOutOfRangeException("options", "eps and weight decay must be ≥ 0");
+    }
+}
+
+/// <summary>One update's scalars, as the AdamW kernels (CPU and GPU) take them.</summary>
+public readonly record struct AdamWScalars(float Beta1, float Beta2, float Epsilon, float OneMinusBeta1, float OneMinusBeta2, float Decay,
+    float StepSize, float Bias2Sqrt, float GradientScale, long Count);
 
 /// <summary>
 /// One fused AdamW update per tensor, in the order torch.optim.AdamW applies it: decoupled decay
@@ -28,16 +57,11 @@ public sealed unsafe class CpuAdamW
     private float* _gradient;
     private float* _m;
     private float* _v;
-    private float _decay;
-    private float _stepSize;
-    private float _bias2Sqrt;
+    private AdamWScalars _scalars;
 
     public CpuAdamW(WorkerPool pool, AdamWOptions options)
     {
-        if (!(options.Beta1 is >= 0 and < 1) || !(options.Beta2 is >= 0 and < 1))
-            throw new ArgumentOutOfRangeException(nameof(options), "betas must lie in [0, 1)");
-        if (!(options.Epsilon >= 0) || !(options.WeightDecay >= 0))
-            throw new ArgumentOutOfRangeException(nameof(options), "eps and weight decay must be ≥ 0");
+        options.Validate();
         _pool = pool;
         Options = options;
         _body = Update;
@@ -50,14 +74,7 @@ public sealed unsafe class CpuAdamW
     public void Step(Span<float> parameters, ReadOnlySpan<float> gradient, Span<float> m, Span<float> v, double learningRate, int step)
     {
         var n = parameters.Length;
-        if (gradient.Length != n || m.Length != n || v.Length != n)
-            throw new ArgumentException($"parameters ({n}), gradient ({gradient.Length}), m ({m.Length}) and v ({v.Length}) must have equal length");
-        ArgumentOutOfRangeException.ThrowIfLessThan(step, 1);
-        if (!(learningRate >= 0) || double.IsInfinity(learningRate))
-            throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "the learning rate must be finite and ≥ 0");
-        _decay = (float)(1 - learningRate * Options.WeightDecay);
-        _stepSize = (float)(learningRate / (1 - Math.Pow(Options.Beta1, step)));
-        _bias2Sqrt = (float)Math.Sqrt(1 - Math.Pow(Options.Beta2, step));
+        _scalars = Options.Scalars(n, gradient.Length, m.Length, v.Length, learningRate, step, 1f);
         fixed (float* p = parameters, g = gradient, mp = m, vp = v)
         {
             _parameters = p;
@@ -72,9 +89,9 @@ public sealed unsafe class CpuAdamW
 
     private void Update(int start, int end)
     {
-        float beta1 = (float)Options.Beta1, beta2 = (float)Options.Beta2, eps = (float)Options.Epsilon;
-        float oneMinusBeta1 = (float)(1 - Options.Beta1), oneMinusBeta2 = (float)(1 - Options.Beta2);
-        float decay = _decay, stepSize = _stepSize, bias2Sqrt = _bias2Sqrt;
+        var s = _scalars;
+        float beta1 = s.Beta1, beta2 = s.Beta2, eps = s.Epsilon, oneMinusBeta1 = s.OneMinusBeta1, oneMinusBeta2 = s.OneMinusBeta2;
+        float decay = s.Decay, stepSize = s.StepSize, bias2Sqrt = s.Bias2Sqrt;
         var width = Vector<float>.Count;
         var i = start;
         for (; i <= end - width; i += width)

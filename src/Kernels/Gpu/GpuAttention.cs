@@ -24,6 +24,10 @@ public sealed class GpuAttention
     private readonly ArrayView<float> _partials;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape> _pieces;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, AttentionShape> _merge;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+        ArrayView<float>, AttentionShape> _backwardQueries;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+        ArrayView<float>, ArrayView<float>, AttentionShape> _backwardKeys;
 
     /// <param name="partials">scratch for split decode; its size caps the pieces per head (at least one).</param>
     public GpuAttention(Accelerator accelerator, ArrayView<float> partials)
@@ -32,6 +36,10 @@ public sealed class GpuAttention
         _partials = partials;
         _pieces = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape>(PiecesKernel);
         _merge = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, AttentionShape>(MergeKernel);
+        _backwardQueries = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+            ArrayView<float>, ArrayView<float>, AttentionShape>(BackwardQueriesKernel);
+        _backwardKeys = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape>(BackwardKeysKernel);
     }
 
     /// <param name="q">[rows, heads·headDim]; row i sits at position startPosition + i.</param>
@@ -150,6 +158,176 @@ public sealed class GpuAttention
                 output[(long)rowHead * headDim + d] = value * inverse;
             }
         }
+    }
+
+    /// <summary>
+    /// The gradients through <see cref="Forward"/> for the same arguments, flash-style: nothing of the forward is
+    /// kept, the probabilities are recomputed from q and the keys. A first kernel, one group per (row, head), finds
+    /// the row's log-sum-exp L and D = Σ P_t·dP_t (dP_t = dO·v_t) and writes dQ = scale·Σ dS_t·k_t with
+    /// dS_t = P_t·(dP_t − D), P_t = exp(s_t − L); it leaves (L, D) in the partials. A second kernel, one group per
+    /// (key position, kv head), sums over every query (row, head) that sees that key: dK_t = scale·Σ dS·q and
+    /// dV_t = Σ P·dO. Each gradient has one writer, so nothing is atomic and results do not depend on the launch.
+    /// </summary>
+    /// <param name="dOutput">[rows, heads·headDim], the gradient of Forward's output.</param>
+    /// <param name="dQ">[rows, heads·headDim]; not <paramref name="q"/>, which the second kernel reads after the first wrote dQ.</param>
+    /// <param name="dKeys">
+    /// [startPosition + rows (or more), kvHeads·headDim]: positions 0 .. startPosition + rows − 1 are overwritten with
+    /// the gradient of the keys there, as on the CPU. Likewise <paramref name="dValues"/>.
+    /// </param>
+    public void Backward(ArrayView<float> q, ArrayView<float> keys, ArrayView<float> values, int rows, int startPosition,
+        int heads, int kvHeads, int headDim, ArrayView<float> dOutput, ArrayView<float> dQ, ArrayView<float> dKeys, ArrayView<float> dValues)
+    {
+        if (headDim > MaxHeadDim) throw new ArgumentException($"head dimension {headDim} is over the {MaxHeadDim} the kernels handle");
+        if (2L * rows * heads > _partials.Length)
+            throw new ArgumentException($"{rows} rows of {heads} heads need {2L * rows * heads} floats of scratch; the partials hold {_partials.Length}");
+        if (rows == 0) return;
+        var context = startPosition + rows;
+        var shape = new AttentionShape(rows, startPosition, heads, kvHeads, headDim, 1, context, (float)(1 / Math.Sqrt(headDim)));
+        _backwardQueries(GpuGroup.Launch(_accelerator, (long)rows * heads), q, keys, values, dOutput, dQ, _partials, shape);
+        _backwardKeys(GpuGroup.Launch(_accelerator, (long)context * kvHeads), q, keys, values, dOutput, _partials, dKeys, dValues, shape);
+    }
+
+    /// <summary>
+    /// One group per (row, head), three sweeps over the keys in tiles of <see cref="GpuGroup.Size"/>, thread t
+    /// scoring key t: the running max and sum give L; then D; then the tile's dS go to shared memory and thread d
+    /// accumulates dQ's dimensions d and d + 128, as the forward accumulates its output.
+    /// </summary>
+    public static void BackwardQueriesKernel(ArrayView<float> q, ArrayView<float> keys, ArrayView<float> values, ArrayView<float> dOutput,
+        ArrayView<float> dQ, ArrayView<float> stats, AttentionShape shape)
+    {
+        var weightTurns = SharedMemory.Allocate<float>(2 * GpuGroup.Size);
+        var scratchTurns = SharedMemory.Allocate<float>(2 * GpuGroup.Warps);
+        int headDim = shape.HeadDim, kvWidth = shape.KvHeads * headDim, group = shape.Heads / shape.KvHeads;
+        int tid = Group.IdxX, d0 = tid, d1 = tid + GpuGroup.Size;
+        var units = (long)shape.Rows * shape.Heads;
+        var turn = 0;
+        for (long unit = Grid.IdxX; unit < units; unit += Grid.DimX)
+        {
+            var row = (int)(unit / shape.Heads);
+            var query = unit * headDim;
+            var kvOffset = (int)(unit % shape.Heads) / group * headDim;
+            var end = shape.StartPosition + row + 1;
+
+            float max = float.NegativeInfinity, sum = 0f;
+            for (var tile = 0; tile < end; tile += GpuGroup.Size)
+            {
+                var t = tile + tid;
+                var score = t < end ? Dot(q, query, keys, (long)t * kvWidth + kvOffset, headDim) * shape.Scale : float.NegativeInfinity;
+                var newMax = XMath.Max(max, GpuGroup.Max(score, GpuGroup.Turn(scratchTurns, turn++)));
+                var tileSum = GpuGroup.Sum(t < end ? XMath.Exp(score - newMax) : 0f, GpuGroup.Turn(scratchTurns, turn++));
+                sum = sum * XMath.Exp(max - newMax) + tileSum;
+                max = newMax;
+            }
+            var logSum = max + XMath.Log(sum);
+
+            var dot = 0f;
+            for (var tile = 0; tile < end; tile += GpuGroup.Size)
+            {
+                var (probability, dProbability) = Probability(q, keys, values, dOutput, query, tile + tid, end, kvWidth, kvOffset, logSum, shape);
+                dot += probability * dProbability;
+            }
+            var d = GpuGroup.Sum(dot, GpuGroup.Turn(scratchTurns, turn++));
+
+            float dq0 = 0f, dq1 = 0f;
+            for (var tile = 0; tile < end; tile += GpuGroup.Size, turn++)
+            {
+                var (probability, dProbability) = Probability(q, keys, values, dOutput, query, tile + tid, end, kvWidth, kvOffset, logSum, shape);
+                var dScores = GpuGroup.Turn(weightTurns, turn);
+                dScores[tid] = probability * (dProbability - d);
+                Group.Barrier();
+                var count = XMath.Min(GpuGroup.Size, end - tile);
+                var keyRow = (long)tile * kvWidth + kvOffset;
+                if (d0 < headDim) dq0 += WeightedSum(dScores, keys, keyRow + d0, kvWidth, count);
+                if (d1 < headDim) dq1 += WeightedSum(dScores, keys, keyRow + d1, kvWidth, count);
+            }
+            if (d0 < headDim) dQ[query + d0] = dq0 * shape.Scale;
+            if (d1 < headDim) dQ[query + d1] = dq1 * shape.Scale;
+            if (tid == 0)
+            {
+                stats[2 * unit] = logSum;
+                stats[2 * unit + 1] = d;
+            }
+        }
+    }
+
+    /// <summary>
+    /// One group per (key position t, kv head): the queries that see key t are rows max(0, t − start) .. rows − 1,
+    /// each with the kv head's <c>heads / kvHeads</c> query heads. In tiles of <see cref="GpuGroup.Size"/> such
+    /// (row, head) pairs, thread j recomputes pair j's P and dS into shared memory, then thread d accumulates
+    /// dimensions d and d + 128 of dK and dV over the tile.
+    /// </summary>
+    public static void BackwardKeysKernel(ArrayView<float> q, ArrayView<float> keys, ArrayView<float> values, ArrayView<float> dOutput,
+        ArrayView<float> stats, ArrayView<float> dKeys, ArrayView<float> dValues, AttentionShape shape)
+    {
+        var probabilityTurns = SharedMemory.Allocate<float>(2 * GpuGroup.Size);
+        var dScoreTurns = SharedMemory.Allocate<float>(2 * GpuGroup.Size);
+        int headDim = shape.HeadDim, kvWidth = shape.KvHeads * headDim, group = shape.Heads / shape.KvHeads, width = shape.Heads * headDim;
+        int tid = Group.IdxX, d0 = tid, d1 = tid + GpuGroup.Size;
+        var context = shape.StartPosition + shape.Rows;
+        var units = (long)context * shape.KvHeads;
+        var turn = 0;
+        for (long unit = Grid.IdxX; unit < units; unit += Grid.DimX)
+        {
+            var t = (int)(unit / shape.KvHeads);
+            var kvHead = (int)(unit % shape.KvHeads);
+            var key = (long)t * kvWidth + kvHead * headDim;
+            var firstRow = XMath.Max(0, t - shape.StartPosition);
+            var pairs = (shape.Rows - firstRow) * group;
+            float dk0 = 0f, dk1 = 0f, dv0 = 0f, dv1 = 0f;
+            for (var tile = 0; tile < pairs; tile += GpuGroup.Size, turn++)
+            {
+                var pair = tile + tid;
+                var probabilities = GpuGroup.Turn(probabilityTurns, turn);
+                var dScores = GpuGroup.Turn(dScoreTurns, turn);
+                float probability = 0f, dScore = 0f;
+                if (pair < pairs)
+                {
+                    var rowHead = (long)(firstRow + pair / group) * shape.Heads + kvHead * group + pair % group;
+                    var query = rowHead * headDim;
+                    var score = Dot(q, query, keys, key, headDim) * shape.Scale;
+                    probability = XMath.Exp(score - stats[2 * rowHead]);
+                    dScore = probability * (Dot(dOutput, query, values, key, headDim) - stats[2 * rowHead + 1]);
+                }
+                probabilities[tid] = probability;
+                dScores[tid] = dScore;
+                Group.Barrier();
+                var count = XMath.Min(GpuGroup.Size, pairs - tile);
+                for (var j = 0; j < count; j++)
+                {
+                    var pairAt = tile + j;
+                    var query = (long)(firstRow + pairAt / group) * width + (kvHead * group + pairAt % group) * headDim;
+                    if (d0 < headDim)
+                    {
+                        dk0 += dScores[j] * q[query + d0];
+                        dv0 += probabilities[j] * dOutput[query + d0];
+                    }
+                    if (d1 < headDim)
+                    {
+                        dk1 += dScores[j] * q[query + d1];
+                        dv1 += probabilities[j] * dOutput[query + d1];
+                    }
+                }
+            }
+            if (d0 < headDim)
+            {
+                dKeys[key + d0] = dk0 * shape.Scale;
+                dValues[key + d0] = dv0;
+            }
+            if (d1 < headDim)
+            {
+                dKeys[key + d1] = dk1 * shape.Scale;
+                dValues[key + d1] = dv1;
+            }
+        }
+    }
+
+    /// <summary>P_t = exp(s_t − L) and dP_t = dO·v_t for key t (both 0 past the row's last key).</summary>
+    private static (float Probability, float DProbability) Probability(ArrayView<float> q, ArrayView<float> keys, ArrayView<float> values,
+        ArrayView<float> dOutput, long query, int t, int end, int kvWidth, int kvOffset, float logSum, AttentionShape shape)
+    {
+        if (t >= end) return (0f, 0f);
+        var key = (long)t * kvWidth + kvOffset;
+        return (XMath.Exp(Dot(q, query, keys, key, shape.HeadDim) * shape.Scale - logSum), Dot(dOutput, query, values, key, shape.HeadDim));
     }
 
     /// <summary>

@@ -36,6 +36,7 @@ public sealed class GpuInt8MatMul : IDisposable
         ArrayView<float>, int, int, int, int> _gemv;
     private readonly Action<KernelConfig, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>,
         ArrayView<float>, int, int, int, int, int> _gemm;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<sbyte>, ArrayView<float>, ArrayView<float>, Int8Shape> _backwardInput;
     private MemoryBuffer1D<int, Stride1D.Dense>? _activations;
     private MemoryBuffer1D<float, Stride1D.Dense>? _activationScales;
 
@@ -57,6 +58,8 @@ public sealed class GpuInt8MatMul : IDisposable
         _gemm = accelerator.LoadStreamKernel<ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>,
             ArrayView<float>, int, int, int, int, int>(
             variant == GpuInt8Variant.Mma ? GpuInt8MmaGemm.Kernel : GpuInt8SimtGemm.Kernel);
+        _backwardInput = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<sbyte>, ArrayView<float>, ArrayView<float>, Int8Shape>(
+            BackwardInputKernel);
     }
 
     /// <summary>Every kernel entry point by name, for offline PTX compilation checks.</summary>
@@ -90,6 +93,37 @@ public sealed class GpuInt8MatMul : IDisposable
         _gemm(config, q, scales, w.Values, w.Scales, y, rows, w.Rows, w.Blocks, w.Groups, w.BlocksPerGroup);
     }
 
+    /// <summary>
+    /// The gradient through <see cref="Forward"/> with respect to x, as the CPU set computes it:
+    /// dX[rows, w.Cols] = dY[rows, w.Rows] · Ŵ with Ŵ = q·scale the exact dequantized weight, expanded tile by tile
+    /// in shared memory (never whole), the forward's activation quantization taken as the identity
+    /// (straight-through), and dY kept in fp32. Sums run in a different order than the CPU's, so results agree to
+    /// fp32 rounding, not bitwise.
+    /// </summary>
+    public void BackwardInput(ArrayView<float> dY, int rows, GpuInt8Weight w, ArrayView<float> dX)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        if (dY.Length < (long)rows * w.Rows) throw new ArgumentException($"dY needs {rows}×{w.Rows} values, has {dY.Length}");
+        if (dX.Length < (long)rows * w.Cols) throw new ArgumentException($"dX needs {rows}×{w.Cols} values, has {dX.Length}");
+        if (rows == 0) return;
+        _backwardInput(GpuFp32MatMul.Launch(_accelerator, rows, w.Cols), dY, w.Values.Cast<sbyte>(), w.Scales, dX,
+            new Int8Shape(new GemmShape(rows, w.Rows, w.Cols, 1f, 0), w.PaddedCols, w.Groups, w.BlocksPerGroup));
+    }
+
+    /// <summary>The tiled fp32 product of <see cref="GpuFp32MatMul"/>, its right operand dequantized as it is loaded.</summary>
+    public static void BackwardInputKernel(ArrayView<float> dY, ArrayView<sbyte> w, ArrayView<float> scales, ArrayView<float> dX,
+        Int8Shape shape) =>
+        GpuFp32MatMul.Run(new GpuFp32MatMul.Rows(dY, shape.Gemm.Inputs), new DequantizedColumns(w, scales, shape), dX, shape.Gemm);
+
+    /// <summary>Weight element (o, c) as q·scale, read transposed: element (i = c, k = o); consecutive c are adjacent bytes.</summary>
+    private readonly struct DequantizedColumns(ArrayView<sbyte> w, ArrayView<float> scales, Int8Shape shape) : IGemmOperand
+    {
+        public bool AlongK => false;
+
+        public float Load(int i, int k) =>
+            w[(long)k * shape.PaddedCols + i] * scales[(long)k * shape.Groups + i / GpuInt8Math.Block / shape.BlocksPerGroup];
+    }
+
     /// <summary>The activation scratch for this shape, grown (never shrunk) when a larger one is first seen.</summary>
     private (ArrayView<int> Levels, ArrayView<float> Scales) Reserve(int paddedRows, int blocks)
     {
@@ -112,3 +146,6 @@ public sealed class GpuInt8MatMul : IDisposable
         _activationScales?.Dispose();
     }
 }
+
+/// <summary>The input-gradient product's sizes and the int8 weight's layout (<see cref="GpuInt8Weight"/>).</summary>
+public readonly record struct Int8Shape(GemmShape Gemm, int PaddedCols, int Groups, int BlocksPerGroup);

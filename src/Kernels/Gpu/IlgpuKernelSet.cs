@@ -73,6 +73,18 @@ public sealed class IlgpuKernelSet : IKernelSet
     /// <summary>The device memory this set carves its buffers from.</summary>
     public DeviceArena Arena => _arena;
 
+    // The set's compiled ops, for the training engine, which runs them on its own device buffers.
+    internal GpuEmbedding EmbeddingOp => _embedding;
+    internal GpuRmsNorm RmsNormOp => _rmsNorm;
+    internal GpuRope RopeOp => _rope;
+
+    /// <summary>Its backward keeps (log-sum-exp, D) per (row, head) in the split-decode partials: up to 512k pairs.</summary>
+    internal GpuAttention AttentionOp => _attention;
+
+    internal GpuSwiGlu SwiGluOp => _swiGlu;
+    internal GpuResidual ResidualOp => _residual;
+    internal GpuFp32MatMul Fp32Op => _fp32;
+
     public Activation AllocateActivation(int rows, int cols)
     {
         var buffer = _arena.Allocate<float>((long)rows * cols);
@@ -212,8 +224,12 @@ public sealed class IlgpuKernelSet : IKernelSet
         if (input.Cols != weight.Cols || output.Cols != weight.Rows)
             throw new ArgumentException($"[{rows}, {input.Cols}] · [{weight.Rows}, {weight.Cols}]ᵀ cannot fill rows of {output.Cols}");
         if (rows == 0) return;
-        var x = Gpu(input).RowsView(rows);
-        var y = Gpu(output).RowsView(rows);
+        Linear(Gpu(input).RowsView(rows), rows, weight, Gpu(output).RowsView(rows));
+    }
+
+    /// <summary>y[rows, weight.Rows] = x · Wᵀ on device views (the training pass's buffers).</summary>
+    internal void Linear(ArrayView<float> x, int rows, LinearWeight weight, ArrayView<float> y)
+    {
         switch (weight)
         {
             case GpuFp32Weight fp32:
@@ -225,6 +241,13 @@ public sealed class IlgpuKernelSet : IKernelSet
             default:
                 throw new ArgumentException($"{weight.GetType().Name} is not a weight of the ilgpu set", nameof(weight));
         }
+    }
+
+    /// <summary>dX[rows, weight.Cols] = dY · W: the input gradient through a frozen weight, on device views.</summary>
+    internal void LinearBackwardInput(ArrayView<float> dY, int rows, LinearWeight weight, ArrayView<float> dX)
+    {
+        if (weight is GpuInt8Weight int8) _int8.BackwardInput(dY, rows, int8, dX);
+        else _fp32.BackwardInput(dY, rows, (GpuFp32Weight)weight, dX);
     }
 
     public void Rope(Activation x, int rows, int heads, RopeTable table, ReadOnlySpan<int> positions)

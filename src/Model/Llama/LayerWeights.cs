@@ -1,4 +1,5 @@
 using Dromedary.Kernels;
+using Dromedary.Model.Lora;
 
 namespace Dromedary.Model.Llama;
 
@@ -15,6 +16,19 @@ internal sealed record LayerWeights(
     LinearWeight Down) : IDisposable
 {
     public long LinearBytes => new[] { Query, Key, Value, Output, Gate, Up, Down }.Sum(w => w.Bytes);
+
+    /// <summary>The weight of the projection a LoRA target adapts.</summary>
+    public LinearWeight Projection(LoraTarget target) => target switch
+    {
+        LoraTarget.Query => Query,
+        LoraTarget.Key => Key,
+        LoraTarget.Value => Value,
+        LoraTarget.Output => Output,
+        LoraTarget.Gate => Gate,
+        LoraTarget.Up => Up,
+        LoraTarget.Down => Down,
+        _ => throw new ArgumentOutOfRangeException(nameof(target)),
+    };
 
     public void Dispose()
     {

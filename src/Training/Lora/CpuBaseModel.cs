@@ -28,21 +28,7 @@ internal sealed class CpuBaseModel
     public ScalarType EmbeddingType { get; }
     public CpuRopeTable Rope { get; }
 
-    public LinearWeight Projection(int layer, LoraTarget target)
-    {
-        var weights = Model.Layers[layer];
-        return target switch
-        {
-            LoraTarget.Query => weights.Query,
-            LoraTarget.Key => weights.Key,
-            LoraTarget.Value => weights.Value,
-            LoraTarget.Output => weights.Output,
-            LoraTarget.Gate => weights.Gate,
-            LoraTarget.Up => weights.Up,
-            LoraTarget.Down => weights.Down,
-            _ => throw new ArgumentOutOfRangeException(nameof(target)),
-        };
-    }
+    public LinearWeight Projection(int layer, LoraTarget target) => Model.Layers[layer].Projection(target);
 
     public static ReadOnlySpan<float> Values(VectorWeight weight) => ((CpuVector)weight).Buffer.Span;
 }

@@ -17,6 +17,12 @@ internal readonly struct LoraDropout(double probability, ulong seed)
 
     public bool Active => probability > 0;
 
+    /// <summary>A value is zeroed when its 32 random bits are below this; the GPU kernel takes it as is.</summary>
+    public uint Threshold => _threshold;
+
+    /// <summary>1/(1 − p), the factor on the values kept.</summary>
+    public float Keep => _keep;
+
     /// <summary>The mask stream of one projection while one sequence is processed.</summary>
     public ulong Stream(in DropoutKey key, int layer, LoraTarget target)
     {

@@ -1,6 +1,5 @@
 using Dromedary.Kernels.Cpu;
 using Dromedary.Model.Config;
-using Dromedary.Model.Inference;
 using Dromedary.Model.Llama;
 using Dromedary.Model.Lora;
 
@@ -38,8 +37,7 @@ public sealed class LoraTrainingPass : IDisposable
         _model = new CpuBaseModel(model);
         _config = model.Config;
         adapter.CheckFits(_config, "being trained");
-        if (maxTokens < 1 || maxTokens > _config.MaxPositions)
-            throw new DromedaryException($"the longest training sequence must be 1 .. {_config.MaxPositions} tokens (max_position_embeddings), not {maxTokens}.");
+        TrainingTargets.CheckMaxTokens(maxTokens, _config);
         Adapter = adapter;
         MaxTokens = maxTokens;
         int d = _config.HiddenSize, layers = _config.Layers;
@@ -100,7 +98,7 @@ public sealed class LoraTrainingPass : IDisposable
 
     private double Sequence(TrainingSequence sequence, int index, float lossScale, LoraGradients gradients, in DropoutKey key)
     {
-        var n = Targets(sequence, index);
+        var n = TrainingTargets.Fill(sequence, index, MaxTokens, _config.VocabSize, _targets);
         if (n == 0) return 0;
         int d = _config.HiddenSize, vocab = _config.VocabSize;
         var positions = _positions.AsSpan(0, n);
@@ -135,30 +133,6 @@ public sealed class LoraTrainingPass : IDisposable
             _layers[l].Backward(_work, _buffers, _layerInputs[l], _gradient, n, positions, l > 0, gradients, key);
         }
         return lossSum * lossScale;
-    }
-
-    /// <summary>
-    /// Fills the targets (targets[t] = labels[t + 1], the token position t predicts) and returns how many positions
-    /// to run: up to the last counted target, 0 when none counts.
-    /// </summary>
-    private int Targets(TrainingSequence sequence, int index)
-    {
-        var (ids, labels) = (sequence.InputIds, sequence.Labels);
-        if (ids.Length != labels.Length)
-            throw new DromedaryException($"training sequence {index}: {ids.Length} input ids but {labels.Length} labels.");
-        if (ids.Length > MaxTokens)
-            throw new DromedaryException($"training sequence {index}: {ids.Length} tokens, more than the {MaxTokens} this pass was sized for.");
-        Scoring.CheckIds(ids, _config.VocabSize);
-        var run = 0;
-        for (var t = 0; t + 1 < ids.Length; t++)
-        {
-            var label = labels[t + 1];
-            if (label != TrainingSequence.Ignored && (uint)label >= (uint)_config.VocabSize)
-                throw new DromedaryException($"training sequence {index}: label {label} at position {t + 1} is neither −100 nor a token id below {_config.VocabSize}.");
-            _targets[t] = label;
-            if (label != TrainingSequence.Ignored) run = t + 1;
-        }
-        return run;
     }
 
     public void Dispose() => _work.Dispose();
