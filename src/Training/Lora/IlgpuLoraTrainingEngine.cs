@@ -127,10 +127,10 @@ public sealed class IlgpuLoraTrainingEngine : ILoraTrainingEngine
             _gradients.SubView(a, m.A.Length), _gradients.SubView(b, m.B.Length));
     }
 
-    public double ForwardBackward(IReadOnlyList<TrainingSequence> sequences, float lossScale, long step, int microBatch)
+    public double ForwardBackward(IReadOnlyList<TrainingSequence> sequences, float lossScale, long step, int firstSequence)
     {
         var loss = 0.0;
-        for (var s = 0; s < sequences.Count; s++) loss += Sequence(sequences[s], s, lossScale, new DropoutKey(step, microBatch, s));
+        for (var s = 0; s < sequences.Count; s++) loss += Sequence(sequences[s], s, lossScale, new DropoutKey(step, firstSequence + s));
         return loss;
     }
 
