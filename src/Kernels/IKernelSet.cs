@@ -32,6 +32,9 @@ public interface IKernelSet : IDisposable
     /// <summary>Bytes a rotary table takes in this set. These sizes are what a memory plan adds up.</summary>
     long RopeBytes(int headDim, int maxPositions);
 
+    /// <summary>Bytes of memory this set can hold in all: the device's, or for the CPU set the machine's available memory.</summary>
+    long MemoryCapacity { get; }
+
     /// <summary>
     /// Called once, before a model is loaded, with a memory plan's total: a set with a device arena takes that
     /// memory in one piece here (and refuses a plan larger than the device); the CPU set allocates as it goes.

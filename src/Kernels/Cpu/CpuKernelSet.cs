@@ -48,6 +48,8 @@ public sealed class CpuKernelSet : IKernelSet
     public long RopeBytes(int headDim, int maxPositions) => (long)maxPositions * headDim * sizeof(float);
 
     /// <summary>Host memory is allocated buffer by buffer; nothing to reserve up front.</summary>
+    public long MemoryCapacity => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+
     public void ReserveMemory(long bytes) { }
 
     /// <summary>Bytes of every handle this set has created, for checking memory plans against reality.</summary>

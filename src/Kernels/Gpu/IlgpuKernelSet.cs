@@ -120,12 +120,13 @@ public sealed class IlgpuKernelSet : IKernelSet
 
     public long RopeBytes(int headDim, int maxPositions) => 2 * DeviceArena.RoundUp((long)maxPositions * (headDim / 2) * sizeof(float));
 
+    /// <summary>The CPU accelerator's memory is the host's.</summary>
+    public long MemoryCapacity => _accelerator is ILGPU.Runtime.CPU.CPUAccelerator ? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes : _accelerator.MemorySize;
+
     /// <summary>The device arena takes the plan's bytes in one piece; more than the GPU has is refused here.</summary>
     public void ReserveMemory(long bytes)
     {
-        // The CPU accelerator's memory is the host's.
-        var capacity = _accelerator is ILGPU.Runtime.CPU.CPUAccelerator ? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes : _accelerator.MemorySize;
-        var free = capacity - _arena.ReservedBytes;
+        var free = MemoryCapacity - _arena.ReservedBytes;
         if (bytes > free)
             throw new DromedaryException($"the plan needs {bytes >> 20} MiB of device memory but {Runtime.Description} has {free >> 20} MiB left; " +
                                          "try int8 weights or a shorter context ('dromedary plan' shows the breakdown).");

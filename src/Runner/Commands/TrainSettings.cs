@@ -63,10 +63,10 @@ internal sealed class TrainSettings : CommandSettings
     [DefaultValue(768)]
     public int Batch { get; init; } = 768;
 
-    [CommandOption("--micro-batch <N>")]
-    [Description("Examples per forward/backward; the step accumulates them. Memory only: the result is the same.")]
-    [DefaultValue(4)]
-    public int MicroBatch { get; init; } = 4;
+    [CommandOption("--micro-batch <N|auto>")]
+    [Description("Examples per forward/backward; the step accumulates them. The result is the same whatever it is. auto: the largest power of two whose training plan ('dromedary plan --train') fits the kernel set's memory, at most --batch.")]
+    [DefaultValue("auto")]
+    public string MicroBatch { get; init; } = "auto";
 
     [CommandOption("--cutoff <TOKENS>")]
     [Description("Most tokens per example, BOS included (records only).")]
@@ -122,7 +122,7 @@ internal sealed class TrainSettings : CommandSettings
         string.IsNullOrWhiteSpace(Base) ? ValidationResult.Error("--base <DIR> is required.")
         : string.IsNullOrWhiteSpace(Data) ? ValidationResult.Error("--data <FILE> is required.")
         : string.IsNullOrWhiteSpace(Out) ? ValidationResult.Error("--out <DIR> is required.")
-        : MicroBatch < 1 ? ValidationResult.Error("--micro-batch must be at least 1.")
+        : MicroBatch != "auto" && !(int.TryParse(MicroBatch, out var n) && n >= 1) ? ValidationResult.Error("--micro-batch must be a number ≥ 1 or auto.")
         : CheckpointEvery < 0 ? ValidationResult.Error("--checkpoint-every must be 0 (never) or more.")
         : Format is not ("records" or "tokens") ? ValidationResult.Error("--format must be records or tokens.")
         : ValidationResult.Success();

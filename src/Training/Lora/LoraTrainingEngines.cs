@@ -1,4 +1,5 @@
 using Dromedary.Kernels.Cpu;
+using Dromedary.Kernels.Gpu;
 using Dromedary.Model.Llama;
 using Dromedary.Model.Lora;
 
@@ -8,11 +9,12 @@ namespace Dromedary.Training.Lora;
 public static class LoraTrainingEngines
 {
     /// <param name="maxTokens">The longest sequence a micro-batch will hold.</param>
-    /// <param name="seed">Keys the dropout masks, with the step, micro-batch and sequence.</param>
+    /// <param name="seed">Keys the dropout masks, with the step and the sequence's place in it.</param>
     public static ILoraTrainingEngine Create(LlamaModel model, LoraAdapter adapter, int maxTokens, ulong seed, AdamWOptions options) =>
         model.Kernels switch
         {
             CpuKernelSet set => new CpuLoraTrainingEngine(model, set, adapter, maxTokens, seed, options),
-            _ => throw new DromedaryException($"LoRA training is not available on kernel set '{model.Kernels.Name}' yet; use --kernels cpu."),
+            IlgpuKernelSet => new IlgpuLoraTrainingEngine(model, adapter, maxTokens, seed, options),
+            _ => throw new DromedaryException($"LoRA training is not available on kernel set '{model.Kernels.Name}'; use --kernels cpu or ilgpu."),
         };
 }
