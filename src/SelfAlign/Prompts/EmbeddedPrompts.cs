@@ -11,6 +11,9 @@ public static class EmbeddedPrompts
     public const string Concise = "dromedary-concise-prompt.txt";
     public const string Verbose = "dromedary-verbose-prompt.txt";
 
+    /// <summary>Stage 4's generation prompt: answers as "Dromedary (extensive)" (METHOD.md §5.2); never used for training or chat.</summary>
+    public const string Extensive = "dromedary-extensive-prompt.txt";
+
     /// <summary>The text of an embedded prompt file, with universal newlines.</summary>
     public static string Read(string fileName)
     {
