@@ -17,7 +17,7 @@ internal class LoraRunSettings : CommandSettings
     public string Base { get; init; } = "";
 
     [CommandOption("--data <FILE>")]
-    [Description("Records {instruction, input, output, example_id?} as a JSON array or JSON lines.")]
+    [Description("Records {instruction, input, output, example_id?} as a JSON array or JSON lines (verbose-clone reads only instruction and input: the questions it answers).")]
     public string Data { get; init; } = "";
 
     [CommandOption("--out <DIR>")]

@@ -136,4 +136,20 @@ public sealed class StageCliTests
         Assert.Equal(4, lines.Length);
         Assert.Equal(before, RawById(rawPath));
     }
+
+    [Fact]
+    public void Filter_only_reports_a_malformed_raw_answer_with_file_and_line()
+    {
+        using var folder = new TempDirectory();
+        Directory.CreateDirectory(folder["stage4"]);
+        var raw = Path.Combine(folder["stage4"], VerboseCloneRun.RawFile);
+        File.WriteAllLines(raw, ["""{"id": 1, "instruction": "Hi", "input": "", "completion": "Hello"}""", """{"id": 2, "instruction": "Hi"}"""]);
+        var result = Cli.Run("verbose-clone", "--out", folder["stage4"], "--filter-only");
+        Assert.Equal(1, result.ExitCode);
+        var lines = result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.StartsWith($"error: {raw}:2: ", lines[0]);
+        Assert.Contains("missing \"completion\"", lines[0]);
+        Assert.False(File.Exists(Path.Combine(folder["stage4"], VerboseCloneRun.KeptFile)));
+    }
 }
