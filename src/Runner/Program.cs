@@ -32,6 +32,10 @@ app.Configure(config =>
     });
     config.AddCommand<TrainCommand>("train").WithDescription("Train a LoRA adapter on instruction records; resumable, with metrics and a loss plot.")
         .WithExample("train", "--base", "llama-7b-hf", "--data", "self_align.jsonl", "--out", "runs/stage3", "--micro-batch", "8");
+    config.AddCommand<EngraveCommand>("engrave").WithDescription("Stage 3: train a LoRA on stage 2's kept records under our standard prompt (METHOD.md §4).")
+        .WithExample("engrave", "--base", "llama-7b-hf", "--data", "runs/r1/stage2/kept.jsonl", "--out", "runs/r1/stage3");
+    config.AddCommand<VerboseCloneCommand>("verbose-clone").WithDescription("Stage 4: verbose answers from the stage-3 model, filtered, then a fresh LoRA on them (METHOD.md §5).")
+        .WithExample("verbose-clone", "--base", "llama-7b-hf", "--adapter", "runs/r1/stage3", "--data", "runs/r1/stage2/kept.jsonl", "--out", "runs/r1/stage4");
     config.AddCommand<MergeCommand>("merge").WithDescription("Write a base model with a LoRA adapter merged in, as a plain Hugging Face checkpoint.")
         .WithExample("merge", "--base", "llama-7b-hf", "--adapter", "runs/stage3", "--out", "dromedary-7b", "--dtype", "f16");
     config.AddCommand<SelfInstructCommand>("self-instruct").WithDescription("Stage 1a: generate instructions from seed tasks (Self-Instruct, ROUGE-L novelty filter).")

@@ -20,6 +20,9 @@ public static class EmbeddedPrompts
     /// <summary>Stage 1c's question generation; its two "{}" take the hint list and the example list.</summary>
     public const string TgrtQuestions = "tgrt-question-prompt.txt";
 
+    /// <summary>Stage 4's generation prompt: answers as "Dromedary (extensive)" (METHOD.md §5.2); never used for training or chat.</summary>
+    public const string Extensive = "dromedary-extensive-prompt.txt";
+
     /// <summary>The text of an embedded prompt file, with universal newlines.</summary>
     public static string Read(string fileName)
     {
