@@ -9,9 +9,10 @@ namespace Dromedary.Tests.Training.Pretraining;
 /// <summary>`dromedary pretrain` end to end on a tiny config and corpus, and its resume.</summary>
 public class PretrainCommandTests
 {
-    private const string Config =
-        """{"model_type": "llama", "hidden_size": 32, "intermediate_size": 48, "num_attention_heads": 4, "num_key_value_heads": 2, """ +
-        """"num_hidden_layers": 2, "vocab_size": 520, "max_position_embeddings": 64, "rms_norm_eps": 1e-5, "tie_word_embeddings": true}""";
+    private const string Config = """
+        {"model_type": "llama", "hidden_size": 32, "intermediate_size": 48, "num_attention_heads": 4, "num_key_value_heads": 2,
+         "num_hidden_layers": 2, "vocab_size": 520, "max_position_embeddings": 64, "rms_norm_eps": 1e-5, "tie_word_embeddings": true}
+        """;
 
     private static string Tokenizer => Path.Combine(Fixtures.TinyLlama("f32"), "tokenizer.model");
 
@@ -55,13 +56,13 @@ public class PretrainCommandTests
             ConfigPath = config, TokenizerPath = Tokenizer, CorpusPath = corpus, OutputFolder = folder, SequenceLength = 16, Batch = 2,
             Steps = 6, LearningRate = 1e-2, WarmupSteps = 2, CheckpointEvery = 1, OutputType = ScalarType.F32,
         };
-        var whole = Pretrainer.Run(Options(temp["whole"]));
+        var whole = Pretrainer.Run(Options(temp["whole"]), null, TestContext.Current.CancellationToken);
 
         using var stop = new CancellationTokenSource();
         var progress = new SynchronousProgress(p => { if (p.Step == 3) stop.Cancel(); });
         Pretrainer.Run(Options(temp["parts"]), progress, stop.Token);
         Assert.False(File.Exists(Path.Combine(temp["parts"], "model.safetensors")));
-        var resumed = Pretrainer.Run(Options(temp["parts"]) with { Resume = true });
+        var resumed = Pretrainer.Run(Options(temp["parts"]) with { Resume = true }, null, TestContext.Current.CancellationToken);
 
         Assert.Equal(whole, resumed);
         Assert.Equal(File.ReadAllBytes(Path.Combine(temp["whole"], "model.safetensors")), File.ReadAllBytes(Path.Combine(temp["parts"], "model.safetensors")));
@@ -74,7 +75,7 @@ public class PretrainCommandTests
     {
         using var temp = new TempDirectory();
         var (config, _) = Inputs(temp);
-        var missing = Cli.Cli.Run("pretrain", "--config", config, "--tokenizer", Tokenizer, "--corpus", temp["none.txt"], "--out", temp["run"]);
+        var missing = Cli.Cli.Run("pretrain", "--config", config, "--tokenizer", Tokenizer, "--corpus", temp["none.txt"], "--seq-len", "16", "--out", temp["run"]);
         Assert.Equal(1, missing.ExitCode);
         Assert.Equal($"error: {temp["none.txt"]}: corpus file not found.", missing.Stderr.Trim());
 
