@@ -20,6 +20,8 @@ app.Configure(config =>
         .WithExample("quantize", "--model", "llama-7b-hf", "--out", "llama-7b-int8", "--group", "128");
     config.AddCommand<PlanCommand>("plan").WithDescription("Memory a model needs on a kernel set: weights, KV cache, activations; with --train, a LoRA training step.")
         .WithExample("plan", "--model", "llama-65b", "--context", "2048", "--device-memory", "141GB");
+    config.AddCommand<PretrainCommand>("pretrain").WithDescription("Train a small LLaMA from random weights on a text corpus (full-parameter fp32, CPU), resumably.")
+        .WithExample("pretrain", "--config", "config.json", "--tokenizer", "tokenizer.model", "--corpus", "corpus.txt", "--steps", "2000", "--out", "toy");
     config.AddBranch("eval", evaluation =>
     {
         evaluation.SetDescription("Multiple-choice benchmarks scored by log-likelihood (METHOD.md §7), and a side-by-side view of two results.");

@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace Dromedary.Kernels.Cpu;
 
 /// <summary>Looks up token rows in an embedding table kept in its stored type, widening each row to fp32.</summary>
@@ -18,6 +20,26 @@ public static class CpuEmbedding
             if ((uint)id >= (uint)vocabulary)
                 throw new ArgumentOutOfRangeException(nameof(tokenIds), id, $"token id {id} is outside the vocabulary of {vocabulary} tokens");
             ScalarConvert.ToFloat(table.Slice(id * rowBytes, rowBytes), type, output.Slice(i * cols, cols));
+        }
+    }
+    /// <summary>
+    /// The table's gradient through <see cref="Forward"/> on an fp32 table: each output row's gradient is added to
+    /// its token's row (a scatter-add; a token seen twice gets both).
+    /// </summary>
+    /// <param name="dOutput">[tokenIds.Length, cols].</param>
+    /// <param name="dTable">[vocabulary, cols], added to.</param>
+    public static void Backward(ReadOnlySpan<float> dOutput, int cols, ReadOnlySpan<int> tokenIds, Span<float> dTable)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(cols, 1);
+        if (dOutput.Length != (long)tokenIds.Length * cols) throw new ArgumentException($"dOutput holds {dOutput.Length} values, expected {tokenIds.Length}×{cols}");
+        var vocabulary = dTable.Length / cols;
+        for (var i = 0; i < tokenIds.Length; i++)
+        {
+            var id = tokenIds[i];
+            if ((uint)id >= (uint)vocabulary)
+                throw new ArgumentOutOfRangeException(nameof(tokenIds), id, $"token id {id} is outside the vocabulary of {vocabulary} tokens");
+            var row = dTable.Slice(id * cols, cols);
+            TensorPrimitives.Add(row, dOutput.Slice(i * cols, cols), row);
         }
     }
 }
