@@ -48,7 +48,7 @@ internal sealed class SelfAlignCommand : Command<SelfAlignCommand.Settings>
         var options = new SelfAlignOptions(prompt, Query.Read(settings.Instructions), identity)
         {
             Name = settings.Name,
-            ExtraLeakMarkers = settings.LeakMarkers,
+            ExtraLeakMarkers = [.. SeedData.LeakMarkers(settings.Principles), .. settings.LeakMarkers],
             Temperature = settings.Temperature ?? defaults.Temperature,
             TopP = settings.TopP ?? defaults.TopP,
             MaxNewTokens = settings.MaxNewTokens ?? defaults.MaxNewTokens,

@@ -10,9 +10,13 @@ public static class SeedData
 {
     public const string SeedTasksFile = "seed_tasks.jsonl";
     public const string TgrtSeedsFile = "tgrt_seeds.jsonl";
-    public const string PrinciplesFile = "principles.txt";
-    public const string ExemplarsFile = "exemplars.txt";
-    public const string IdentityFile = "identity.json";
+    /// <summary>Our principle-driven prompt: rules and exemplars in one file, as the original ships it.</summary>
+    public const string AlignmentPromptFile = "self_align_prompt.txt";
+
+    /// <summary>Strings that only a copy of our exemplars would contain: extra leak markers for that prompt.</summary>
+    public const string BlacklistFile = "self_align_blacklist.txt";
+
+    public const string IdentityFile = "identity.jsonl";
 
     public static IReadOnlyList<SeedTask> SeedTasks(string? path) =>
         path is null ? ReadEmbedded(SeedTasksFile, "--seed-tasks", SeedTask.Read) : SeedTask.Read(path);
@@ -24,20 +28,27 @@ public static class SeedData
         path is null ? ReadEmbedded(IdentityFile, "--identity", IdentityExample.Read) : IdentityExample.Read(path);
 
     /// <summary>
-    /// The stage-2 prompt from a principles file and an exemplars file; the original's single file (rules and
-    /// "## Examples" together) may be given as the principles alone.
+    /// The stage-2 prompt: our embedded one when no file is given; else a principles file and an exemplars file,
+    /// or the original's single file (rules and "## Examples" together) given as the principles alone.
     /// </summary>
     public static AlignmentPrompt Prompt(string? principlesPath, string? exemplarsPath)
     {
-        var (principles, principlesSource) = principlesPath is null
-            ? (ReadEmbedded(PrinciplesFile, "--principles", ReadText), ResourceName(PrinciplesFile))
-            : (ReadText(principlesPath), principlesPath);
-        var bundled = principlesPath is not null && exemplarsPath is null && principles.Contains("## Examples", StringComparison.Ordinal);
-        var (exemplars, exemplarsSource) = bundled ? (null, null)
-            : exemplarsPath is null ? (ReadEmbedded(ExemplarsFile, "--exemplars", ReadText), ResourceName(ExemplarsFile))
-            : (ReadText(exemplarsPath), exemplarsPath);
-        return AlignmentPrompt.Parse(principles, principlesSource, exemplars, exemplarsSource);
+        if (principlesPath is null)
+        {
+            if (exemplarsPath is not null) throw new DromedaryException("--exemplars needs --principles: give the rules that go with your exemplars.");
+            return AlignmentPrompt.Parse(ReadEmbedded(AlignmentPromptFile, "--principles", ReadText), ResourceName(AlignmentPromptFile), null, null);
+        }
+        var principles = ReadText(principlesPath);
+        var bundled = exemplarsPath is null && principles.Contains("## Examples", StringComparison.Ordinal);
+        if (bundled) return AlignmentPrompt.Parse(principles, principlesPath, null, null);
+        if (exemplarsPath is null)
+            throw new DromedaryException($"{principlesPath}: has no \"## Examples\" section; give the exemplars with --exemplars FILE.");
+        return AlignmentPrompt.Parse(principles, principlesPath, ReadText(exemplarsPath), exemplarsPath);
     }
+
+    /// <summary>The leak markers written for a prompt: ours for the embedded prompt, none for a user's own.</summary>
+    public static IReadOnlyList<string> LeakMarkers(string? principlesPath) => principlesPath is not null ? [] :
+        ReadEmbedded(BlacklistFile, "--leak-marker", ReadText).Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
     public static string ResourceName(string file) => $"{typeof(SeedData).Namespace}.{file}";
 

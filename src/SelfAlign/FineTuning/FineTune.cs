@@ -60,15 +60,16 @@ public sealed class FineTune
         var maxTokens = _examples.Max(e => e.InputIds.Length);
         return _trainer.Run(_examples, _adapter,
             start => LoraTrainingEngines.Create(model, start, maxTokens, (ulong)_options.Seed, new AdamWOptions()),
-            new TrainingPace(_options.MicroBatch ?? PlannedMicroBatch(model), _options.CheckpointEvery), progress, cancellation);
+            new TrainingPace(_options.MicroBatch ?? PlannedMicroBatch(model, maxTokens), _options.CheckpointEvery), progress, cancellation);
     }
 
     /// <summary>The largest power of two whose training plan fits the kernel set's memory, at most a step's batch.</summary>
-    private int PlannedMicroBatch(LlamaModel model)
+    /// <param name="maxTokens">The longest example: every sequence of a micro-batch is sized for it.</param>
+    private int PlannedMicroBatch(LlamaModel model, int maxTokens)
     {
         var kernels = model.Kernels;
         // Group size 0 (a scale per row): a grouped int8 checkpoint adds under 1 % of scales, noise beside the activations.
-        var plan = new TrainingPlanOptions(model.Precision, 0, _adapter.Config, 1, _options.Cutoff);
+        var plan = new TrainingPlanOptions(model.Precision, 0, _adapter.Config, 1, maxTokens);
         var (chosen, _) = TrainingPlanner.ChooseMicroBatch(model.Config, kernels, plan, kernels.MemoryCapacity, $"the memory of kernel set '{kernels.Name}'");
         return Math.Min(chosen, _options.Batch);
     }

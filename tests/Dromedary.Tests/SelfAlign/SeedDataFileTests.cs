@@ -13,9 +13,7 @@ public sealed class SeedDataFileTests
 {
     private static readonly string[] Files =
     [
-        "seed_tasks.jsonl", "tgrt_seeds.jsonl", "identity.jsonl", "self_instruct_prompt.txt",
-        "tgrt_topic_brainstorm_prompt.txt", "tgrt_question_generation_prompt.txt", "self_align_prompt.txt",
-        "self_align_blacklist.txt",
+        "seed_tasks.jsonl", "tgrt_seeds.jsonl", "identity.jsonl", "self_align_prompt.txt", "self_align_blacklist.txt",
     ];
 
     private static readonly string[] PrincipleNames =
@@ -90,24 +88,6 @@ public sealed class SeedDataFileTests
             Assert.True(char.IsAsciiLetterUpper(topic[0]) && !char.IsPunctuation(topic[^1]), topic);
         }
         Assert.Equal(20, seeds.Select(seed => Text(seed, "question_type")).Distinct().Count());
-    }
-
-    [Fact]
-    public void Stage_one_prompts_end_where_the_completion_starts_and_hold_only_their_placeholders()
-    {
-        var selfInstruct = Read("self_instruct_prompt.txt");
-        Assert.EndsWith("\nList of 20 tasks:\n", selfInstruct);
-        Assert.Contains("<noinput>", selfInstruct);
-        Assert.DoesNotContain("{", selfInstruct);
-
-        var topics = Read("tgrt_topic_brainstorm_prompt.txt");
-        Assert.EndsWith("\n\nList of 10 topics:", topics);
-        Assert.Equal(2, Regex.Count(topics, "[{}]"));
-        Assert.Contains("{}", topics);
-
-        var questions = Read("tgrt_question_generation_prompt.txt");
-        Assert.EndsWith("\n\n20 Hints:\n{}\n\n20 Instructions:\n{}", questions);
-        Assert.Equal(4, Regex.Count(questions, "[{}]"));
     }
 
     [Fact]

@@ -30,7 +30,7 @@ public class SeedDataTests
         File.WriteAllText(path, "{\"topic\": \"A\", \"question_type\": \"Q\", \"question\": \"x\"}\n{\"topic\": 3, \"question_type\": \"Q\"}\n{oops\n");
         var error = Assert.Throws<DromedaryException>(() => TgrtSeed.Read(path)).Message;
         Assert.Contains($"{path}:2: \"topic\" must be a string", error);
-        Assert.Contains($"{path}:2: missing \"question\"", error);
+        Assert.Matches($"{System.Text.RegularExpressions.Regex.Escape(path)}:2: .*; missing \"question\"", error);
         Assert.Contains($"{path}:3: not valid JSON", error);
         Assert.Contains("not found", Assert.Throws<DromedaryException>(() => SeedData.SeedTasks(temp["none.jsonl"])).Message);
     }
@@ -45,16 +45,18 @@ public class SeedDataTests
         Assert.Equal("I am Dromedary, a model trained by researchers from the Self-Align team, a joint effort between CMU and IBM.", (string)set[1]["output"]!);
     }
 
+    /// <summary>Our embedded texts load through the same loaders a user's files go through, with the counts METHOD.md gives.</summary>
     [Fact]
-    public void A_build_without_embedded_data_points_at_the_option()
+    public void The_embedded_defaults_load()
     {
-        // The embedded texts are added at merge; until then the message must name the option to use.
-        if (typeof(SeedData).Assembly.GetManifestResourceStream(SeedData.ResourceName(SeedData.SeedTasksFile)) is { } present)
-        {
-            present.Dispose();
-            Assert.NotEmpty(SeedData.SeedTasks(null));
-            return;
-        }
-        Assert.Contains("--seed-tasks", Assert.Throws<DromedaryException>(() => SeedData.SeedTasks(null)).Message);
+        Assert.Equal(175, SeedData.SeedTasks(null).Count);
+        Assert.Equal(20, SeedData.TgrtSeeds(null).Count);
+        Assert.True(SeedData.Identity(null).Count > 100);
+        var prompt = SeedData.Prompt(null, null);
+        Assert.Equal("Watson", prompt.AssistantName);
+        Assert.Equal(5, prompt.Exemplars.Count);
+        Assert.NotEmpty(SeedData.LeakMarkers(null));
+        Assert.Empty(SeedData.LeakMarkers("mine.txt"));
+        Assert.Contains("--exemplars", Assert.Throws<DromedaryException>(() => SeedData.Prompt(null, "x.txt")).Message);
     }
 }
