@@ -17,15 +17,17 @@ public sealed class PagedAttentionTests
         public const int Heads = 4, KvHeads = 2, Layers = 2, Layer = 1, BlockSize = 8, Blocks = 16, TableWidth = 6;
         public int HeadDim { get; }
         public int[] Lengths { get; } = [37, 5, 20];
-        public int[] QueryRows { get; } = [3, 1, 20];
+        public int[] QueryRows { get; }
         public float[][] Keys { get; }
         public float[][] Values { get; }
         public float[][] Queries { get; }
         public int[][] Tables { get; }
 
-        public Scenario(int headDim, int seed)
+        /// <param name="queryRows">Rows queried per sequence, at its last positions (the third's 20: a whole prefill).</param>
+        public Scenario(int headDim, int seed, int[]? queryRows = null)
         {
             HeadDim = headDim;
+            QueryRows = queryRows ?? [3, 1, 20];
             var random = new Random(seed);
             var kvWidth = KvHeads * headDim;
             Keys = Lengths.Select(n => Random(random, n * kvWidth)).ToArray();
