@@ -20,7 +20,7 @@ public sealed class GpuEngineTests
     {
         using var loaded = ForwardTests.Load("f32", Precision.Int8, kernels: "ilgpu");
         var tokenizer = TextTokenizer.Load(Fixtures.TinyLlama("f32"));
-        // Two steps of the engine: both prompts (sharing their first block) in one, both decode rows in the next.
+        // The second prompt waits for the first one's first block to be computed, then shares it.
         var options = new GenerationOptions { MaxNewTokens = 2 };
         CompletionRequest[] requests = [new("a", "Hello world. Hello", options), new("b", "Hello world. Hi", options)];
 
