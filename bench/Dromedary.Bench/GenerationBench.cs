@@ -13,8 +13,8 @@ namespace Dromedary.Bench;
 /// (~1,800 tokens, as the principle prompt), many short queries after it, completions of very different lengths
 /// up to 256 tokens (EOS banned, so each runs to its limit), run by the batched engine with and without the
 /// shared-prefix cache. Prints completions/s, generated tokens/s and the ratio. The text goes through the tiny
-/// fixture's tokenizer (its ids are valid in the 32000 vocabulary); a random model's output is noise, but the work
-/// per token is the real one.
+/// fixture's tokenizer (its 520 ids are valid in the 32000 vocabulary; the rest are banned by logit bias, as it
+/// could not decode them); a random model's output is noise, but the work per token is the real one.
 /// </summary>
 internal static class GenerationBench
 {
@@ -34,7 +34,9 @@ internal static class GenerationBench
         var directory = RandomCheckpoint.Ensure(config, "mid-2048x16");
         var tokenizer = TextTokenizer.Load(FixtureTokenizer());
         var prefix = SharedPrefix(tokenizer, prefixTokens);
-        var noEos = new SamplingOptions { Temperature = 0.5f, TopP = 0.95f, LogitBias = new Dictionary<int, float> { [tokenizer.EosId] = -100 } };
+        // EOS banned, and the ids beyond the small tokenizer's pieces, which it could not decode.
+        var banned = Enumerable.Range(tokenizer.VocabSize, config.VocabSize - tokenizer.VocabSize).Append(tokenizer.EosId).ToDictionary(id => id, _ => -100f);
+        var noEos = new SamplingOptions { Temperature = 0.5f, TopP = 0.95f, LogitBias = banned };
         var requests = Enumerable.Range(0, requestCount).Select(i => new CompletionRequest($"q{i}",
             $"{prefix}\n\nUser: question number {i}, about the {Topics[i % Topics.Length]}?\n\nWatson (internal thoughts):",
             new GenerationOptions { MaxNewTokens = NewTokens[i % NewTokens.Length], Sampling = noEos with { Seed = (ulong)i + 1 } })).ToList();

@@ -16,11 +16,15 @@ public sealed class BatchedCompletionEngine : ICompletionEngine, IDisposable
     private readonly LlamaModel _model;
     private readonly TextTokenizer _tokenizer;
     private readonly PagedScheduler _scheduler;
+    private readonly bool[] _wordInitial;
 
     public BatchedCompletionEngine(LlamaModel model, TextTokenizer tokenizer, EngineOptions options)
     {
         _model = model;
         _tokenizer = tokenizer;
+        // Per model token id; ids a padded vocabulary has beyond the tokenizer's pieces start no word.
+        _wordInitial = new bool[Math.Max(model.Config.VocabSize, tokenizer.WordInitial.Count)];
+        for (var id = 0; id < tokenizer.WordInitial.Count; id++) _wordInitial[id] = tokenizer.WordInitial[id];
         _scheduler = new PagedScheduler(model, options);
     }
 
@@ -48,7 +52,7 @@ public sealed class BatchedCompletionEngine : ICompletionEngine, IDisposable
                             yield return new Completion(request.Id, "", [], FinishReason.ContextFull, _tokenizer.Encode(request.Prompt).Length);
                             continue;
                         }
-                        waiting = new GenerationSequence(request, prompt, _tokenizer, _scheduler.Context);
+                        waiting = new GenerationSequence(request, prompt, _tokenizer, _wordInitial, _scheduler.Context);
                     }
                     if (!_scheduler.TryAdmit(waiting)) break;
                     waiting = null;

@@ -16,14 +16,15 @@ internal sealed class GenerationSequence : PagedSequence
     private readonly int _context;
     private string _text = "";
 
-    public GenerationSequence(CompletionRequest request, int[] prompt, TextTokenizer tokenizer, int context)
+    /// <param name="wordInitial">Per model token id, as <see cref="TextTokenizer.WordInitial"/> (the n-gram penalties use it).</param>
+    public GenerationSequence(CompletionRequest request, int[] prompt, TextTokenizer tokenizer, IReadOnlyList<bool> wordInitial, int context)
         : base([.. prompt], prompt.Length - 1)
     {
         Request = request;
         PromptLength = prompt.Length;
         _tokenizer = tokenizer;
         _context = context;
-        _sampler = new TokenSampler(request.Options.Sampling, tokenizer.WordInitial);
+        _sampler = new TokenSampler(request.Options.Sampling, wordInitial);
         _stops = new StopStrings(request.Options.StopStrings);
         _decoder = new IncrementalDecoder(tokenizer, prompt);
     }

@@ -118,7 +118,10 @@ public sealed class KvBlockPool
     }
 
     /// <summary>The block's keys and values are stored: sequences may now share it.</summary>
-    public void MarkReady(int block) => _ready[block] = true;
+    public void MarkReady(int block)
+    {
+        if (_serials[block] != 0) _ready[block] = true;
+    }
 
     /// <summary>One reference less; an unreferenced block goes to the cache's unused list if it is ready and cached, else is freed.</summary>
     public void Release(int block)
