@@ -20,9 +20,10 @@ public sealed class GpuEngineTests
     {
         using var loaded = ForwardTests.Load("f32", Precision.Int8, kernels: "ilgpu");
         var tokenizer = TextTokenizer.Load(Fixtures.TinyLlama("f32"));
-        // The second prompt waits for the first one's first block to be computed, then shares it.
+        // Two steps: the first prompt; then its decode row beside the second prompt, which waited for the first
+        // one's first block to be computed and shares it.
         var options = new GenerationOptions { MaxNewTokens = 2 };
-        CompletionRequest[] requests = [new("a", "Hello world. Hello", options), new("b", "Hello world. Hi", options)];
+        CompletionRequest[] requests = [new("a", "Hello world. Hello", options), new("b", "Hello world. Hi", options with { MaxNewTokens = 1 })];
 
         var expected = new SequentialCompletionEngine(loaded.Model, tokenizer).Complete(requests, TestContext.Current.CancellationToken).ToDictionary(c => c.Id);
         using var engine = new BatchedCompletionEngine(loaded.Model, tokenizer, new EngineOptions { MaxSequences = 2, BlockSize = 4, StepTokens = 16, Context = 32 });
