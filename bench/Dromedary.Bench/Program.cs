@@ -2,10 +2,11 @@ using BenchmarkDotNet.Running;
 using Dromedary.Bench;
 
 // `e2e [threads] [kernels]` runs the end-to-end prefill/decode benchmark; `train [threads] [steps]` the LoRA step;
-// `gpu [ptx-dir]` the GPU int8 matmul; `rouge [pool] [candidates]` the ROUGE-L novelty filter;
-// anything else goes to BenchmarkDotNet (--filter, --list, ...).
+// `gen [threads] [kernels] [requests]` the batched engine on a shared-prefix workload; `gpu [ptx-dir]` the GPU
+// int8 matmul; `rouge [pool] [candidates]` the ROUGE-L novelty filter; anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "e2e") return EndToEndBench.Run(args);
 if (args.Length > 0 && args[0] == "train") return TrainStepBench.Run(args);
+if (args.Length > 0 && args[0] == "gen") return GenerationBench.Run(args);
 if (args.Length > 0 && args[0] == "gpu") return GpuMatMulBench.Run(args);
 if (args.Length > 0 && args[0] == "rouge") return RougeBench.Run(args);
 if (args.Length > 1 && args[0] == "stack")

@@ -83,6 +83,21 @@ public interface IKernelSet : IDisposable
     /// </summary>
     void Attention(Activation queries, KvCache cache, int layer, int rows, int startPosition, int heads, Activation output);
 
+    /// <summary>Bytes a paged KV cache of <paramref name="shape"/> takes in this set (with its block-table staging).</summary>
+    long PagedKvCacheBytes(in PagedKvShape shape);
+
+    PagedKvCache AllocatePagedKvCache(in PagedKvShape shape);
+
+    /// <summary>Writes row i's key and value into the slot of position <c>batch.Positions[i]</c> in row i's block table.</summary>
+    void StorePagedKv(PagedKvCache cache, int layer, Activation keys, Activation values, int rows, in PagedRows batch);
+
+    /// <summary>
+    /// Causal grouped-query attention over a paged cache: query row i, at position <c>batch.Positions[i]</c>,
+    /// attends to positions 0 .. Positions[i] of its own sequence, whose blocks its block table lists. Rows of
+    /// different sequences mix freely in one call.
+    /// </summary>
+    void PagedAttention(Activation queries, PagedKvCache cache, int layer, int rows, int heads, in PagedRows batch, Activation output);
+
     /// <summary>output = silu(gate) * up.</summary>
     void SwiGlu(Activation gate, Activation up, int rows, Activation output);
 
@@ -143,6 +158,66 @@ public abstract class KvCache(int layers, int capacity, int kvHeads, int headDim
     public int Capacity { get; } = capacity;
     public int KvHeads { get; } = kvHeads;
     public int HeadDim { get; } = headDim;
+
+    public abstract void Dispose();
+}
+
+/// <summary>
+/// A paged KV cache's sizes: per layer, <see cref="Blocks"/> blocks of <see cref="BlockSize"/> positions of
+/// kvHeads × headDim keys and values. A sequence's positions live in the blocks its block table names, in order;
+/// <see cref="TableWidth"/> bounds a table's length and <see cref="MaxRows"/> the rows of one call.
+/// </summary>
+public readonly record struct PagedKvShape(int Layers, int Blocks, int BlockSize, int KvHeads, int HeadDim, int TableWidth, int MaxRows)
+{
+    /// <summary>Position slots in the whole cache.</summary>
+    public long Slots => (long)Blocks * BlockSize;
+
+    /// <summary>Floats of keys (or of values) per layer.</summary>
+    public long LayerLength => Slots * KvHeads * HeadDim;
+
+    public void Validate()
+    {
+        if (Layers < 1 || Blocks < 1 || KvHeads < 1 || HeadDim < 1 || TableWidth < 1 || MaxRows < 1)
+            throw new ArgumentException($"paged KV cache sizes must be positive: {this}");
+        if (BlockSize < 1 || (BlockSize & (BlockSize - 1)) != 0)
+            throw new ArgumentException($"the block size must be a power of two, not {BlockSize}");
+    }
+}
+
+/// <summary>
+/// The rows of a paged call: row i sits at <see cref="Positions"/>[i] of a sequence whose block table is
+/// <see cref="BlockTables"/>[i·width .. (i+1)·width) (width = the cache's TableWidth; entries past the sequence's
+/// last block are ignored). Rows of one sequence repeat its table.
+/// </summary>
+public readonly ref struct PagedRows(ReadOnlySpan<int> positions, ReadOnlySpan<int> blockTables)
+{
+    public ReadOnlySpan<int> Positions { get; } = positions;
+    public ReadOnlySpan<int> BlockTables { get; } = blockTables;
+
+    /// <summary>Checks that <paramref name="rows"/> rows have positions and tables that stay inside the cache.</summary>
+    public void Validate(PagedKvCache cache, int rows)
+    {
+        var shape = cache.Shape;
+        if (rows > shape.MaxRows) throw new ArgumentException($"{rows} rows exceed the cache's {shape.MaxRows} rows per call");
+        if (Positions.Length < rows || BlockTables.Length < (long)rows * shape.TableWidth)
+            throw new ArgumentException($"{rows} rows need {rows} positions and {rows}×{shape.TableWidth} table entries");
+        for (var i = 0; i < rows; i++)
+        {
+            var position = Positions[i];
+            var last = position / shape.BlockSize;
+            if (position < 0 || last >= shape.TableWidth)
+                throw new ArgumentOutOfRangeException(nameof(Positions), position, $"row {i}'s position is outside its table of {shape.TableWidth} blocks");
+            for (var b = 0; b <= last; b++)
+                if ((uint)BlockTables[i * shape.TableWidth + b] >= (uint)shape.Blocks)
+                    throw new ArgumentOutOfRangeException(nameof(BlockTables), $"row {i}'s block {b} is not a block of the cache's {shape.Blocks}");
+        }
+    }
+}
+
+/// <summary>A paged KV cache in a kernel set's memory (see <see cref="PagedKvShape"/>).</summary>
+public abstract class PagedKvCache(PagedKvShape shape) : IDisposable
+{
+    public PagedKvShape Shape { get; } = shape;
 
     public abstract void Dispose();
 }

@@ -268,7 +268,7 @@ public sealed unsafe class CpuAttention
     /// scores[t] = scale · (query · key t). Four keys share each load of the query; a lone key runs the same
     /// per-lane sequence, so a score never depends on which block its key fell in.
     /// </summary>
-    private static void Scores(float* query, float* keys, int stride, int headDim, int context, float scale, float* scores)
+    internal static void Scores(float* query, float* keys, int stride, int headDim, int context, float scale, float* scores)
     {
         var t = 0;
         for (; t <= context - 4; t += 4)
@@ -313,17 +313,28 @@ public sealed unsafe class CpuAttention
         }
     }
 
-    /// <summary>
-    /// output = scale · Σ weights[t] · value t. Each slice of four vectors of the output stays in registers for
-    /// the whole sweep over positions, so the values are read once per slice and the output written once.
-    /// </summary>
+    /// <summary>output = scale · Σ weights[t] · value t.</summary>
     private static void WeightedSum(float* values, int stride, int headDim, float* weights, int context, float scale, float* output)
+    {
+        var result = new Span<float>(output, headDim);
+        result.Clear();
+        AccumulateWeighted(values, stride, headDim, weights, context, output);
+        TensorPrimitives.Multiply(result, scale, result);
+    }
+
+    /// <summary>
+    /// output += Σ weights[t] · value t, t in order. Each slice of four vectors of the output stays in registers
+    /// for the whole sweep over positions, so the values are read once per slice and the output written once.
+    /// A sweep split into consecutive calls (the blocks of a paged cache) gives the bits of one call.
+    /// </summary>
+    internal static void AccumulateWeighted(float* values, int stride, int headDim, float* weights, int context, float* output)
     {
         var width = Vector<float>.Count;
         var i = 0;
         for (; i <= headDim - 4 * width; i += 4 * width)
         {
-            Vector<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            Vector<float> a0 = Vector.Load(output + i), a1 = Vector.Load(output + i + width);
+            Vector<float> a2 = Vector.Load(output + i + 2 * width), a3 = Vector.Load(output + i + 3 * width);
             var v = values + i;
             for (var t = 0; t < context; t++, v += stride)
             {
@@ -333,25 +344,25 @@ public sealed unsafe class CpuAttention
                 a2 = Vector.MultiplyAddEstimate(Vector.Load(v + 2 * width), w, a2);
                 a3 = Vector.MultiplyAddEstimate(Vector.Load(v + 3 * width), w, a3);
             }
-            Vector.Store(a0 * scale, output + i);
-            Vector.Store(a1 * scale, output + i + width);
-            Vector.Store(a2 * scale, output + i + 2 * width);
-            Vector.Store(a3 * scale, output + i + 3 * width);
+            Vector.Store(a0, output + i);
+            Vector.Store(a1, output + i + width);
+            Vector.Store(a2, output + i + 2 * width);
+            Vector.Store(a3, output + i + 3 * width);
         }
         for (; i <= headDim - width; i += width)
         {
-            Vector<float> a = default;
+            var a = Vector.Load(output + i);
             var v = values + i;
             for (var t = 0; t < context; t++, v += stride)
                 a = Vector.MultiplyAddEstimate(Vector.Load(v), new Vector<float>(weights[t]), a);
-            Vector.Store(a * scale, output + i);
+            Vector.Store(a, output + i);
         }
         for (; i < headDim; i++)
         {
-            var a = 0f;
+            var a = output[i];
             var v = values + i;
             for (var t = 0; t < context; t++, v += stride) a += *v * weights[t];
-            output[i] = a * scale;
+            output[i] = a;
         }
     }
 

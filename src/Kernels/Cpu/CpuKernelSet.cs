@@ -7,7 +7,7 @@ namespace Dromedary.Kernels.Cpu;
 /// The CPU kernel set: SIMD kernels run over a fixed pool of worker threads. It is the fast path on machines
 /// without a GPU and the numerical reference the GPU sets are checked against.
 /// </summary>
-public sealed class CpuKernelSet : IKernelSet
+public sealed partial class CpuKernelSet : IKernelSet
 {
     private readonly WorkerPool _pool;
     private readonly Int8MatMul _int8;

@@ -13,7 +13,7 @@ namespace Dromedary.Kernels.Gpu;
 /// Every kernel entry point is a <c>public static void …Kernel</c> method of this namespace (the PTX check
 /// compiles all of them).
 /// </summary>
-public sealed class IlgpuKernelSet : IKernelSet
+public sealed partial class IlgpuKernelSet : IKernelSet
 {
     /// <summary>Scratch for split decode attention: 4 MiB, enough for 8k-token contexts of 64 heads of 128.</summary>
     private const int AttentionPartials = 1 << 20;

@@ -1,5 +1,6 @@
 using Dromedary.Kernels;
 using Dromedary.Model.Config;
+using Dromedary.Model.Generation;
 using Dromedary.Model.Lora;
 using Dromedary.Model.Planning;
 using Dromedary.Model.Safetensors;
@@ -11,10 +12,11 @@ namespace Dromedary.Model.Llama;
 /// adapter to merge; and what to plan memory for: sessions held at once and their context (default:
 /// max_position_embeddings). Merging adds Scaling·B·A to each targeted fp32 weight before it is quantized (an int8
 /// checkpoint is dequantized, merged and quantized again), so the merged model runs at the base model's speed and
-/// an fp32 load gives PEFT's merge_and_unload weights up to fp32 rounding.
+/// an fp32 load gives PEFT's merge_and_unload weights up to fp32 rounding. <paramref name="Engine"/>: the batched
+/// engine (or scorer) to plan memory for as well.
 /// </summary>
 public sealed record ModelLoadOptions(Precision Precision = Precision.Int8, int GroupSize = 0, LoraAdapter? Adapter = null,
-    int Sequences = 1, int? Context = null);
+    int Sequences = 1, int? Context = null, EngineOptions? Engine = null);
 
 /// <summary>A LLaMA model's weights, loaded into one kernel set. Run it through a <see cref="LlamaSession"/>.</summary>
 public sealed class LlamaModel : IDisposable
@@ -62,7 +64,7 @@ public sealed class LlamaModel : IDisposable
     {
         var context = options.Context ?? config.MaxPositions;
         kernels.ReserveMemory(InferencePlanner.Plan(config, kernels, options.Precision, options.GroupSize, options.Sequences,
-            context, LlamaSession.DefaultChunk).Total);
+            context, LlamaSession.DefaultChunk, options.Engine).Total);
         var description = $"hidden_size {config.HiddenSize}, intermediate_size {config.IntermediateSize}, " +
                           $"heads {config.Heads}, kv heads {config.KvHeads}, vocab_size {config.VocabSize}";
         using var loader = new WeightLoader(checkpoint, kernels, options.Precision, options.GroupSize, description);

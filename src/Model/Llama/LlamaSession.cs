@@ -20,12 +20,13 @@ public enum LogitsRows
 /// allocated once here so that the per-token loop allocates nothing. Tokens are fed in chunks of at most
 /// <c>maxChunk</c>; each call continues at <see cref="Position"/>.
 /// </summary>
-public sealed class LlamaSession : IDisposable
+public sealed class LlamaSession : IDisposable, IKvAttention
 {
     private readonly LlamaModel _model;
     private readonly IKernelSet _k;
     private readonly KvCache _cache;
-    private readonly Activation _hidden, _normed, _query, _key, _value, _attention, _projection, _gate, _up, _lastRow, _logits;
+    private readonly ChunkBuffers _chunk;
+    private readonly Activation _lastRow, _logits;
     private readonly int[] _positions;
 
     /// <summary>Tokens per forward chunk unless a session asks otherwise; memory plans assume it.</summary>
@@ -41,24 +42,15 @@ public sealed class LlamaSession : IDisposable
         Capacity = capacity;
         MaxChunk = Math.Max(1, Math.Min(maxChunk, capacity));
         _cache = _k.AllocateKvCache(config.Layers, capacity, config.KvHeads, config.HeadDim);
-        var buffers = Buffers(config, MaxChunk).ToDictionary(b => b.Name, b => _k.AllocateActivation(b.Rows, b.Cols));
-        (_hidden, _normed, _query, _key, _value) = (buffers["hidden"], buffers["normed"], buffers["query"], buffers["key"], buffers["value"]);
-        (_attention, _projection, _gate, _up) = (buffers["attention"], buffers["projection"], buffers["gate"], buffers["up"]);
-        (_lastRow, _logits) = (buffers["last row"], buffers["logits"]);
+        _chunk = new ChunkBuffers(_k, config, MaxChunk);
+        _lastRow = _k.AllocateActivation(1, config.HiddenSize);
+        _logits = _k.AllocateActivation(MaxChunk, config.VocabSize);
         _positions = new int[MaxChunk];
     }
 
     /// <summary>The activation buffers a session allocates: the memory plan counts the same list.</summary>
-    public static IEnumerable<(string Name, int Rows, int Cols)> Buffers(Config.LlamaConfig config, int chunk)
-    {
-        int d = config.HiddenSize, f = config.IntermediateSize;
-        return
-        [
-            ("hidden", chunk, d), ("normed", chunk, d), ("query", chunk, d), ("key", chunk, config.KvDim),
-            ("value", chunk, config.KvDim), ("attention", chunk, d), ("projection", chunk, d), ("gate", chunk, f),
-            ("up", chunk, f), ("last row", 1, d), ("logits", chunk, config.VocabSize),
-        ];
-    }
+    public static IEnumerable<(string Name, int Rows, int Cols)> Buffers(Config.LlamaConfig config, int chunk) =>
+        [.. ChunkBuffers.Sizes(config, chunk), ("last row", 1, config.HiddenSize), ("logits", chunk, config.VocabSize)];
 
     public int Capacity { get; }
     public int MaxChunk { get; }
@@ -89,12 +81,12 @@ public sealed class LlamaSession : IDisposable
             var n = chunk.Length;
             if (rows == LogitsRows.All)
             {
-                Head(_hidden, n, logProbs.Slice(start * vocab, n * vocab));
+                ChunkBuffers.Head(_model, _chunk.Hidden, _chunk.Normed, _logits, n, logProbs.Slice(start * vocab, n * vocab));
             }
             else if (rows == LogitsRows.Last && start + n == tokens.Length)
             {
-                _k.CopyRows(_hidden, n - 1, _lastRow, 0, 1);
-                Head(_lastRow, 1, logProbs[..vocab]);
+                _k.CopyRows(_chunk.Hidden, n - 1, _lastRow, 0, 1);
+                ChunkBuffers.Head(_model, _lastRow, _lastRow, _logits, 1, logProbs[..vocab]);
             }
             Position += n;
         }
@@ -102,49 +94,21 @@ public sealed class LlamaSession : IDisposable
 
     private void RunLayers(ReadOnlySpan<int> tokens)
     {
-        var config = _model.Config;
-        var n = tokens.Length;
-        var eps = (float)config.RmsNormEps;
-        for (var i = 0; i < n; i++) _positions[i] = Position + i;
-        ReadOnlySpan<int> positions = _positions.AsSpan(0, n);
-
-        _k.Embedding(_model.Embedding, tokens, _hidden);
-        for (var l = 0; l < _model.Layers.Length; l++)
-        {
-            var layer = _model.Layers[l];
-            _k.RmsNorm(_hidden, layer.AttentionNorm, eps, n, _normed);
-            _k.Linear(_normed, layer.Query, n, _query);
-            _k.Linear(_normed, layer.Key, n, _key);
-            _k.Linear(_normed, layer.Value, n, _value);
-            _k.Rope(_query, n, config.Heads, _model.Rope, positions);
-            _k.Rope(_key, n, config.KvHeads, _model.Rope, positions);
-            _k.StoreKv(_cache, l, _key, _value, n, Position);
-            _k.Attention(_query, _cache, l, n, Position, config.Heads, _attention);
-            _k.Linear(_attention, layer.Output, n, _projection);
-            _k.Add(_hidden, _projection, n);
-
-            _k.RmsNorm(_hidden, layer.MlpNorm, eps, n, _normed);
-            _k.Linear(_normed, layer.Gate, n, _gate);
-            _k.Linear(_normed, layer.Up, n, _up);
-            _k.SwiGlu(_gate, _up, n, _gate);
-            _k.Linear(_gate, layer.Down, n, _projection);
-            _k.Add(_hidden, _projection, n);
-        }
+        for (var i = 0; i < tokens.Length; i++) _positions[i] = Position + i;
+        _chunk.Run(_model, tokens, _positions.AsSpan(0, tokens.Length), this);
     }
 
-    private void Head(Activation hidden, int n, Span<float> destination)
+    void IKvAttention.StoreAndAttend(int layer, ChunkBuffers buffers, int rows)
     {
-        var normed = n == 1 && hidden == _lastRow ? _lastRow : _normed;
-        _k.RmsNorm(hidden, _model.FinalNorm, (float)_model.Config.RmsNormEps, n, normed);
-        _k.Linear(normed, _model.Head, n, _logits);
-        _k.LogSoftmax(_logits, n);
-        _k.Download(_logits, n, destination);
+        _k.StoreKv(_cache, layer, buffers.Key, buffers.Value, rows, Position);
+        _k.Attention(buffers.Query, _cache, layer, rows, Position, _model.Config.Heads, buffers.Attention);
     }
 
     public void Dispose()
     {
         _cache.Dispose();
-        foreach (var buffer in new[] { _hidden, _normed, _query, _key, _value, _attention, _projection, _gate, _up, _lastRow, _logits })
-            buffer.Dispose();
+        _chunk.Dispose();
+        _lastRow.Dispose();
+        _logits.Dispose();
     }
 }

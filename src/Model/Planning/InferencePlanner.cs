@@ -1,5 +1,6 @@
 using Dromedary.Kernels;
 using Dromedary.Model.Config;
+using Dromedary.Model.Generation;
 using Dromedary.Model.Llama;
 using Dromedary.Model.Quantization;
 
@@ -14,8 +15,9 @@ public static class InferencePlanner
 {
     /// <param name="groupSize">int8 group size (0 = per row); ignored for fp32.</param>
     /// <param name="sequences">Sessions held at once, each with its own cache and buffers.</param>
+    /// <param name="engine">A batched engine (or scorer) held besides: its paged KV cache and step buffers.</param>
     public static MemoryPlan Plan(LlamaConfig config, IKernelSet kernels, Precision precision, int groupSize,
-        int sequences, int context, int chunk)
+        int sequences, int context, int chunk, EngineOptions? engine = null)
     {
         chunk = Math.Max(1, Math.Min(chunk, context));
         var buffers = LlamaSession.Buffers(config, chunk).Sum(b => kernels.ActivationBytes(b.Rows, b.Cols));
@@ -24,7 +26,21 @@ public static class InferencePlanner
             .. Weights(config, kernels, precision, groupSize),
             new("KV cache", $"{sequences} × {context} positions", sequences * kernels.KvCacheBytes(config.Layers, context, config.KvHeads, config.HeadDim)),
             new("activations", $"{sequences} × chunks of {chunk} tokens", sequences * buffers),
+            .. engine is null ? [] : EngineItems(config, kernels, engine),
         ]);
+    }
+
+    /// <summary>What <see cref="PagedForward"/> allocates for <paramref name="engine"/>.</summary>
+    private static MemoryItem[] EngineItems(LlamaConfig config, IKernelSet kernels, EngineOptions engine)
+    {
+        engine.Validate();
+        var shape = PagedForward.CacheShape(config, engine);
+        return
+        [
+            new("KV cache", $"paged: {shape.Blocks} blocks × {shape.BlockSize} positions", kernels.PagedKvCacheBytes(shape)),
+            new("activations", $"engine steps of {engine.StepTokens} tokens",
+                PagedForward.Buffers(config, engine).Sum(b => kernels.ActivationBytes(b.Rows, b.Cols))),
+        ];
     }
 
     /// <summary>The model's weights as the set lays them out: the part of a plan that inference and training share.</summary>

@@ -42,7 +42,7 @@ public sealed class GpuPtxTests
         [
             "GpuEmbedding.ForwardKernel", "GpuRmsNorm.ForwardKernel", "GpuFp32MatMul.ForwardKernel", "GpuRope.ForwardKernel",
             "GpuAttention.PiecesKernel", "GpuAttention.MergeKernel", "GpuSwiGlu.ForwardKernel", "GpuResidual.AddKernel",
-            "GpuLogSoftmax.ForwardKernel",
+            "GpuLogSoftmax.ForwardKernel", "GpuPagedAttention.StoreKernel", "GpuPagedAttention.AttentionKernel",
             // Training: backward of every op, the LoRA GEMM forms, the fused loss, the optimizer.
             "GpuRmsNorm.BackwardKernel", "GpuRope.BackwardKernel", "GpuAttention.BackwardQueriesKernel", "GpuAttention.BackwardKeysKernel",
             "GpuSwiGlu.BackwardKernel", "GpuFp32MatMul.MultiplyKernel", "GpuFp32MatMul.MultiplyTransposedAKernel",
