@@ -10,16 +10,13 @@ namespace Dromedary.Runner;
 /// <summary>What the benchmark commands share: open the model, score the planned items with a progress bar, print the summary.</summary>
 internal static class EvalSession
 {
-    /// <summary>The one place the evaluation scorer is chosen.</summary>
-    public static ITokenScorer CreateScorer(LlamaModel model) => new SequentialScorer(model);
-
     public static int Run(string benchmark, EvalSettings settings, Dictionary<string, string?> recorded,
         Func<TextTokenizer, string, IReadOnlyList<ItemPlan>> plan, CancellationToken cancel)
     {
         var meta = EvalPrompts.Meta(settings.System);
-        using var opened = ModelOpener.Open(settings);
+        using var opened = ModelOpener.Open(settings, CompletionEngines.Options);
         var plans = plan(opened.Tokenizer, meta);
-        var scorer = new LikelihoodScorer(opened.Tokenizer, CreateScorer(opened.Model));
+        var scorer = new LikelihoodScorer(opened.Tokenizer, CompletionEngines.CreateScorer(opened.Model));
         var report = ProgressDisplay.Run($"{benchmark} {recorded["protocol"]}", "items",
             progress => Evaluator.Run(benchmark, recorded, plans, scorer, settings.Out, progress, cancel));
         var table = new Table().AddColumns("protocol", "group", "metric", "value", "items");

@@ -1,5 +1,6 @@
 using Dromedary.Kernels;
 using Dromedary.Model.Config;
+using Dromedary.Model.Generation;
 using Dromedary.Model.Llama;
 using Dromedary.Model.Lora;
 using Dromedary.Model.Tokenization;
@@ -21,7 +22,8 @@ internal sealed class ModelOpener : IDisposable
     public LlamaModel Model { get; }
     public TextTokenizer Tokenizer { get; }
 
-    public static ModelOpener Open(ModelSettings settings)
+    /// <param name="engine">The batched engine the command will run, so its memory is planned with the model's.</param>
+    public static ModelOpener Open(ModelSettings settings, EngineOptions? engine = null)
     {
         var precision = settings.ParsedPrecision;
         var tokenizer = TextTokenizer.Load(settings.Model);
@@ -30,7 +32,7 @@ internal sealed class ModelOpener : IDisposable
         try
         {
             var model = ProgressDisplay.Run($"loading {Path.GetFileName(Path.GetFullPath(settings.Model))}", "tensors",
-                progress => LlamaModel.Load(settings.Model, kernels, new ModelLoadOptions(precision, settings.Group, adapter), progress));
+                progress => LlamaModel.Load(settings.Model, kernels, new ModelLoadOptions(precision, settings.Group, adapter, Engine: engine), progress));
             return new ModelOpener(kernels, model, tokenizer);
         }
         catch

@@ -92,7 +92,7 @@ internal sealed class GenerateCommand : Command<GenerateCommand.Settings>
         Console.Error.WriteLine($"{prompts.Count} prompts: {prompts.Count - pending.Count} already in {settings.Out}, {pending.Count} to generate.");
         if (pending.Count == 0) return 0;
 
-        using var opened = ModelOpener.Open(settings);
+        using var opened = ModelOpener.Open(settings, CompletionEngines.Options);
         using var output = JsonLinesWriter.Append(settings.Out!);
         var engine = CompletionEngines.Create(opened.Model, opened.Tokenizer);
         var options = Options(settings, opened.Tokenizer);

@@ -15,7 +15,7 @@ internal static class StageExecution
             summary = run(new StageContext(settings.Out, shard, settings.Seed, null, null, null), null);
         else
         {
-            using var opened = ModelOpener.Open(settings);
+            using var opened = ModelOpener.Open(settings, CompletionEngines.Options);
             var engine = CompletionEngines.Create(opened.Model, opened.Tokenizer);
             summary = ProgressDisplay.Run(title, "items", progress =>
                 run(new StageContext(settings.Out, shard, settings.Seed, engine, settings.Limit, progress), opened.Tokenizer));
