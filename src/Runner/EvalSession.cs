@@ -14,9 +14,9 @@ internal static class EvalSession
         Func<TextTokenizer, string, IReadOnlyList<ItemPlan>> plan, CancellationToken cancel)
     {
         var meta = EvalPrompts.Meta(settings.System);
-        using var opened = ModelOpener.Open(settings, CompletionEngines.Options);
+        using var opened = ModelOpener.Open(settings, settings.Engine);
         var plans = plan(opened.Tokenizer, meta);
-        var scorer = new LikelihoodScorer(opened.Tokenizer, CompletionEngines.CreateScorer(opened.Model));
+        var scorer = new LikelihoodScorer(opened.Tokenizer, CompletionEngines.CreateScorer(opened, settings));
         var report = ProgressDisplay.Run($"{benchmark} {recorded["protocol"]}", "items",
             progress => Evaluator.Run(benchmark, recorded, plans, scorer, settings.Out, progress, cancel));
         var table = new Table().AddColumns("protocol", "group", "metric", "value", "items");

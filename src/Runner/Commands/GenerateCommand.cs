@@ -92,9 +92,9 @@ internal sealed class GenerateCommand : Command<GenerateCommand.Settings>
         Console.Error.WriteLine($"{prompts.Count} prompts: {prompts.Count - pending.Count} already in {settings.Out}, {pending.Count} to generate.");
         if (pending.Count == 0) return 0;
 
-        using var opened = ModelOpener.Open(settings, CompletionEngines.Options);
+        using var opened = ModelOpener.Open(settings, settings.Engine);
         using var output = JsonLinesWriter.Append(settings.Out!);
-        var engine = CompletionEngines.Create(opened.Model, opened.Tokenizer);
+        var engine = CompletionEngines.Create(opened, settings);
         var options = Options(settings, opened.Tokenizer);
         var clock = Stopwatch.StartNew();
         ProgressDisplay.Run("generating", "prompts", progress =>

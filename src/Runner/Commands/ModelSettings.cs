@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using Dromedary.Model.Generation;
 using Dromedary.Model.Llama;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -33,6 +34,19 @@ internal class ModelSettings : CommandSettings
     [CommandOption("--threads <N>")]
     [Description("Worker threads; default: all cores.")]
     public int? Threads { get; init; }
+
+    [CommandOption("--max-sequences <N>")]
+    [Description("Batched engine (generate --prompts, the stages, eval): sequences decoded together.")]
+    [DefaultValue(16)]
+    public int MaxSequences { get; init; } = 16;
+
+    [CommandOption("--kv-blocks <N>")]
+    [Description("Batched engine: KV cache blocks of 16 positions (shared prefixes count once); 0 = a full context per sequence. 'dromedary plan' shows the bytes.")]
+    [DefaultValue(0)]
+    public int KvBlocks { get; init; }
+
+    /// <summary>The batched engine these options ask for.</summary>
+    public EngineOptions Engine => new() { MaxSequences = MaxSequences, KvBlocks = KvBlocks };
 
     public Precision ParsedPrecision => Precision.ToLowerInvariant() switch
     {

@@ -15,8 +15,8 @@ internal static class StageExecution
             summary = run(new StageContext(settings.Out, shard, settings.Seed, null, null, null), null);
         else
         {
-            using var opened = ModelOpener.Open(settings, CompletionEngines.Options);
-            var engine = CompletionEngines.Create(opened.Model, opened.Tokenizer);
+            using var opened = ModelOpener.Open(settings, settings.Engine);
+            var engine = CompletionEngines.Create(opened, settings);
             summary = ProgressDisplay.Run(title, "items", progress =>
                 run(new StageContext(settings.Out, shard, settings.Seed, engine, settings.Limit, progress), opened.Tokenizer));
         }

@@ -36,8 +36,9 @@ internal sealed class VerboseCloneCommand : Command<VerboseCloneSettings>
         if (scan.Repair is { } repair) Console.Error.WriteLine(repair);
         if (pending.Count == 0) return;
         if (scan.Done.Count > 0) Console.Error.WriteLine($"resuming {raw}: {scan.Done.Count} answers done, {pending.Count} to go");
-        using var opened = ModelOpener.Open(settings.BaseModel(settings.Adapter), CompletionEngines.Options);
-        var engine = CompletionEngines.Create(opened.Model, opened.Tokenizer);
+        var model = settings.BaseModel(settings.Adapter);
+        using var opened = ModelOpener.Open(model, model.Engine);
+        var engine = CompletionEngines.Create(opened, model);
         var options = VerbosePrompt.Generation((ulong)settings.Seed, settings.MaxNewTokens);
         ProgressDisplay.Run("verbose answers", "answers", progress =>
         {
