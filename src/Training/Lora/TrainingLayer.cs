@@ -87,50 +87,23 @@ internal sealed class TrainingLayer
     public void Backward(LoraWorkspace work, LayerBuffers b, ReadOnlySpan<float> input, Span<float> gradient, int n,
         ReadOnlySpan<int> positions, bool inputGradient, LoraGradients gradients, in DropoutKey key)
     {
-        int d = _config.HiddenSize, kv = _config.KvDim, f = _config.IntermediateSize, heads = _config.Heads, headDim = _config.HeadDim;
-        gradient = gradient[..(n * d)];
-        var normGradient = b.NormInputGradient.AsSpan(0, n * d);
-        var residualGradient = b.NormOutputGradient.AsSpan(0, n * d);
-        var productGradient = b.ProductGradient.AsSpan(0, n * f);
-        var gateGradient = b.GateGradient.AsSpan(0, n * f);
-        var upGradient = b.UpGradient.AsSpan(0, n * f);
-        var attentionGradient = b.AttentionGradient.AsSpan(0, n * d);
-        var queryGradient = b.QueryGradient.AsSpan(0, n * d);
-        var keyGradient = b.KeyGradient.AsSpan(0, n * kv);
-        var valueGradient = b.ValueGradient.AsSpan(0, n * kv);
-        var mlpInput = b.MlpInput.AsSpan(0, n * d);
-        var normed = b.AttentionInput.AsSpan(0, n * d);
-
-        // MLP half: residual += down(swiglu(gate(m), up(m))), m = norm(residual).
-        Backward(LoraTarget.Down, work, b.Product, gradient, n, productGradient, false, gradients, key);
-        CpuSwiGlu.Backward(b.Gate.AsSpan(0, n * f), b.Up.AsSpan(0, n * f), productGradient, gateGradient, upGradient);
-        Backward(LoraTarget.Gate, work, mlpInput, gateGradient, n, normGradient, false, gradients, key);
-        Backward(LoraTarget.Up, work, mlpInput, upGradient, n, normGradient, true, gradients, key);
-        CpuRmsNorm.Backward(b.Residual.AsSpan(0, n * d), CpuBaseModel.Values(_mlpNorm), _eps, n, normGradient, residualGradient);
-        CpuResidual.Add(gradient, residualGradient);
-
-        // Attention half: residual = input + o(attention(rope(q(a)), rope(k(a)), v(a))), a = norm(input).
-        Backward(LoraTarget.Output, work, b.Attention, gradient, n, attentionGradient, false, gradients, key);
-        _model.Set.CpuAttention.Backward(b.Query.AsSpan(0, n * d), b.Key, b.Value, n, 0, heads, _config.KvHeads, headDim,
-            attentionGradient, queryGradient, keyGradient, valueGradient);
-        CpuRope.ApplyBackward(queryGradient, n, heads, headDim, positions, _model.Rope);
-        CpuRope.ApplyBackward(keyGradient, n, _config.KvHeads, headDim, positions, _model.Rope);
-        var normedGradient = inputGradient ? normGradient : default;
-        Backward(LoraTarget.Query, work, normed, queryGradient, n, normedGradient, false, gradients, key);
-        Backward(LoraTarget.Key, work, normed, keyGradient, n, normedGradient, true, gradients, key);
-        Backward(LoraTarget.Value, work, normed, valueGradient, n, normedGradient, true, gradients, key);
-        if (!inputGradient) return;
-        CpuRmsNorm.Backward(input[..(n * d)], CpuBaseModel.Values(_attentionNorm), _eps, n, normGradient, residualGradient);
-        CpuResidual.Add(gradient, residualGradient);
+        var ops = new AdapterGradients(this, work, gradients, key);
+        BlockBackward.Run(ref ops, _config, b, _model.Set.CpuAttention, _model.Rope, input, gradient, n, positions, inputGradient);
     }
 
     private LoraLinear Projection(LoraTarget target) => _projections[(int)target];
 
-    private void Backward(LoraTarget target, LoraWorkspace work, ReadOnlySpan<float> x, ReadOnlySpan<float> dy, int n, Span<float> dx,
-        bool accumulate, LoraGradients gradients, in DropoutKey key)
+    /// <summary>The LoRA pass's side of a block's backward: adapter gradients through frozen weights and norms.</summary>
+    private readonly struct AdapterGradients(TrainingLayer layer, LoraWorkspace work, LoraGradients gradients, DropoutKey key) : IBlockGradients
     {
-        var index = _matrixIndex[(int)target];
-        Span<float> dA = index < 0 ? default : gradients.A[index], dB = index < 0 ? default : gradients.B[index];
-        Projection(target).Backward(work, x, dy, n, dx, accumulate, dA, dB, key);
+        public void Linear(LoraTarget target, ReadOnlySpan<float> x, ReadOnlySpan<float> dy, int n, Span<float> dx, bool accumulate)
+        {
+            var index = layer._matrixIndex[(int)target];
+            Span<float> dA = index < 0 ? default : gradients.A[index], dB = index < 0 ? default : gradients.B[index];
+            layer.Projection(target).Backward(work, x, dy, n, dx, accumulate, dA, dB, key);
+        }
+
+        public void Norm(bool mlp, ReadOnlySpan<float> x, int n, ReadOnlySpan<float> dy, Span<float> dx) =>
+            CpuRmsNorm.Backward(x, CpuBaseModel.Values(mlp ? layer._mlpNorm : layer._attentionNorm), layer._eps, n, dy, dx);
     }
 }

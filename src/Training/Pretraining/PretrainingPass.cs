@@ -77,7 +77,11 @@ public sealed class PretrainingPass : IDisposable
         _gemm.Multiply(logits, weights.Head, _normedGradient, n, d, vocab);
         CpuRmsNorm.Backward(last, weights.FinalNorm, _eps, n, _normedGradient, gradient, gradients.FinalNorm);
 
-        for (var l = _config.Layers - 1; l >= 0; l--) LayerBackward(weights, gradients, l, n, positions);
+        for (var l = _config.Layers - 1; l >= 0; l--)
+        {
+            var ops = new WeightGradients(this, weights, gradients, l);
+            BlockBackward.Run(ref ops, _config, _buffers[l], _attention, _rope, _layerInputs[l], _gradient, n, positions, inputGradient: true);
+        }
         CpuEmbedding.Backward(gradient, d, inputs, gradients.Embedding);
         return lossSum * lossScale;
     }
@@ -116,46 +120,6 @@ public sealed class PretrainingPass : IDisposable
         CpuResidual.Add(output, projection);
     }
 
-    /// <summary>Turns the gradient at the layer's output (in _gradient) into the gradient at its input, adding the layer's weight gradients.</summary>
-    private void LayerBackward(ModelTensors w, ModelTensors g, int layer, int n, ReadOnlySpan<int> positions)
-    {
-        int d = _config.HiddenSize, kv = _config.KvDim, f = _config.IntermediateSize, heads = _config.Heads, headDim = _config.HeadDim;
-        var b = _buffers[layer];
-        var gradient = _gradient.AsSpan(0, n * d);
-        var normGradient = b.NormInputGradient.AsSpan(0, n * d);
-        var residualGradient = b.NormOutputGradient.AsSpan(0, n * d);
-        var productGradient = b.ProductGradient.AsSpan(0, n * f);
-        var gateGradient = b.GateGradient.AsSpan(0, n * f);
-        var upGradient = b.UpGradient.AsSpan(0, n * f);
-        var attentionGradient = b.AttentionGradient.AsSpan(0, n * d);
-        var queryGradient = b.QueryGradient.AsSpan(0, n * d);
-        var keyGradient = b.KeyGradient.AsSpan(0, n * kv);
-        var valueGradient = b.ValueGradient.AsSpan(0, n * kv);
-        var mlpInput = b.MlpInput.AsSpan(0, n * d);
-        var normed = b.AttentionInput.AsSpan(0, n * d);
-
-        // MLP half: residual += down(swiglu(gate(m), up(m))), m = norm(residual).
-        LinearBackward(b.Product.AsSpan(0, n * f), gradient, w, g, layer, LoraTarget.Down, n, productGradient, false);
-        CpuSwiGlu.Backward(b.Gate.AsSpan(0, n * f), b.Up.AsSpan(0, n * f), productGradient, gateGradient, upGradient);
-        LinearBackward(mlpInput, gateGradient, w, g, layer, LoraTarget.Gate, n, normGradient, false);
-        LinearBackward(mlpInput, upGradient, w, g, layer, LoraTarget.Up, n, normGradient, true);
-        CpuRmsNorm.Backward(b.Residual.AsSpan(0, n * d), w.MlpNorm(layer), _eps, n, normGradient, residualGradient, g.MlpNorm(layer));
-        CpuResidual.Add(gradient, residualGradient);
-
-        // Attention half: residual = input + o(attention(rope(q(a)), rope(k(a)), v(a))), a = norm(input).
-        LinearBackward(b.Attention.AsSpan(0, n * d), gradient, w, g, layer, LoraTarget.Output, n, attentionGradient, false);
-        _attention.Backward(b.Query.AsSpan(0, n * d), b.Key, b.Value, n, 0, heads, _config.KvHeads, headDim,
-            attentionGradient, queryGradient, keyGradient, valueGradient);
-        CpuRope.ApplyBackward(queryGradient, n, heads, headDim, positions, _rope);
-        CpuRope.ApplyBackward(keyGradient, n, _config.KvHeads, headDim, positions, _rope);
-        LinearBackward(normed, queryGradient, w, g, layer, LoraTarget.Query, n, normGradient, false);
-        LinearBackward(normed, keyGradient, w, g, layer, LoraTarget.Key, n, normGradient, true);
-        LinearBackward(normed, valueGradient, w, g, layer, LoraTarget.Value, n, normGradient, true);
-        CpuRmsNorm.Backward(_layerInputs[layer].AsSpan(0, n * d), w.AttentionNorm(layer), _eps, n, normGradient, residualGradient,
-            g.AttentionNorm(layer));
-        CpuResidual.Add(gradient, residualGradient);
-    }
-
     /// <summary>y[n, out] = x[n, in] · Wᵀ.</summary>
     private void Linear(ReadOnlySpan<float> x, ModelTensors w, int layer, LoraTarget target, int n, Span<float> y)
     {
@@ -163,13 +127,19 @@ public sealed class PretrainingPass : IDisposable
         _gemm.MultiplyTransposedB(x, w.Projection(layer, target), y, n, outputs, inputs);
     }
 
-    /// <summary>dW += dyᵀ · x, and dx (+)= dy · W.</summary>
-    private void LinearBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, ModelTensors w, ModelTensors g, int layer, LoraTarget target,
-        int n, Span<float> dx, bool accumulate)
+    /// <summary>Full-parameter gradients for a block's backward: dW += dyᵀ · x and dx (+)= dy · W, norms with their weights' gradients.</summary>
+    private readonly struct WeightGradients(PretrainingPass pass, ModelTensors w, ModelTensors g, int layer) : IBlockGradients
     {
-        var (outputs, inputs) = target.Shape(_config);
-        _gemm.MultiplyTransposedA(dy, x, g.Projection(layer, target), outputs, inputs, n, accumulate: true);
-        _gemm.Multiply(dy, w.Projection(layer, target), dx, n, inputs, outputs, accumulate);
+        public void Linear(LoraTarget target, ReadOnlySpan<float> x, ReadOnlySpan<float> dy, int n, Span<float> dx, bool accumulate)
+        {
+            var (outputs, inputs) = target.Shape(pass._config);
+            pass._gemm.MultiplyTransposedA(dy, x, g.Projection(layer, target), outputs, inputs, n, accumulate: true);
+            pass._gemm.Multiply(dy, w.Projection(layer, target), dx, n, inputs, outputs, accumulate);
+        }
+
+        public void Norm(bool mlp, ReadOnlySpan<float> x, int n, ReadOnlySpan<float> dy, Span<float> dx) =>
+            CpuRmsNorm.Backward(x, mlp ? w.MlpNorm(layer) : w.AttentionNorm(layer), pass._eps, n, dy, dx,
+                mlp ? g.MlpNorm(layer) : g.AttentionNorm(layer));
     }
 
     public void Dispose() => _gemm.Dispose();
