@@ -334,7 +334,7 @@ public sealed class GpuAttention
     /// q[query..] · keys[key..] over headDim, four independent chains. All threads of a group read the same query
     /// element at once, a broadcast the cache serves, so the query needs no staging in shared memory.
     /// </summary>
-    private static float Dot(ArrayView<float> q, long query, ArrayView<float> keys, long key, int headDim)
+    internal static float Dot(ArrayView<float> q, long query, ArrayView<float> keys, long key, int headDim)
     {
         float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
         var d = 0;

@@ -160,7 +160,7 @@ public sealed class GpuPagedAttention
             for (var tile = 0; tile < end; tile += GpuGroup.Size, turn++)
             {
                 var t = tile + tid;
-                var score = t < end ? Dot(q, query, keys, Slot(tables, table, t, kvHead, shape), headDim) * shape.Scale : float.NegativeInfinity;
+                var score = t < end ? GpuAttention.Dot(q, query, keys, Slot(tables, table, t, kvHead, shape), headDim) * shape.Scale : float.NegativeInfinity;
                 var newMax = XMath.Max(max, GpuGroup.Max(score, GpuGroup.Turn(scratchTurns, turn)));
                 var rescale = XMath.Exp(max - newMax);
                 var weights = GpuGroup.Turn(weightTurns, turn);
@@ -189,22 +189,6 @@ public sealed class GpuPagedAttention
     {
         long block = tables[table + (position >> shape.BlockShift)];
         return ((block * shape.KvHeads + kvHead) * shape.BlockSize + (position & (shape.BlockSize - 1))) * shape.HeadDim;
-    }
-
-    /// <summary>q[query..] · keys[key..] over headDim, four independent chains.</summary>
-    private static float Dot(ArrayView<float> q, long query, ArrayView<float> keys, long key, int headDim)
-    {
-        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
-        var d = 0;
-        for (; d + 4 <= headDim; d += 4)
-        {
-            s0 += q[query + d] * keys[key + d];
-            s1 += q[query + d + 1] * keys[key + d + 1];
-            s2 += q[query + d + 2] * keys[key + d + 2];
-            s3 += q[query + d + 3] * keys[key + d + 3];
-        }
-        for (; d < headDim; d++) s0 += q[query + d] * keys[key + d];
-        return s0 + s1 + (s2 + s3);
     }
 
     /// <summary>Σ weights[j] · value of position first + j, dimension d, over j &lt; count: a run of slots per block.</summary>
