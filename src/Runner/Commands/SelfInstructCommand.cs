@@ -12,7 +12,7 @@ internal sealed class SelfInstructCommand : Command<SelfInstructCommand.Settings
     internal sealed class Settings : StageSettings
     {
         [CommandOption("--seed-tasks <FILE>")]
-        [Description("Seed tasks, Self-Instruct JSONL (instruction, instances[0].input); default: ours.")]
+        [Description("Seed tasks, Self-Instruct JSONL (instruction, instances[[0]].input); default: ours.")]
         public string? SeedTasks { get; init; }
 
         [CommandOption("--meta-prompt <FILE>")]
