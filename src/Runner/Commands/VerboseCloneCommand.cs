@@ -1,3 +1,4 @@
+using Dromedary.SelfAlign.Data;
 using Dromedary.SelfAlign.FineTuning;
 using Dromedary.SelfAlign.Prompts;
 using Dromedary.SelfAlign.VerboseCloning;
@@ -31,7 +32,7 @@ internal sealed class VerboseCloneCommand : Command<VerboseCloneSettings>
     private static void Generate(VerboseCloneSettings settings, string raw, CancellationToken cancellation)
     {
         var meta = settings.VerbosePrompt is { } file ? EmbeddedPrompts.ReadFile(file) : VerbosePrompt.DefaultMeta();
-        var prompts = VerboseGeneration.Prompts(Instruction.Read(settings.Data), meta, settings.Limit);
+        var prompts = VerboseGeneration.Prompts(Query.Read(settings.Data), meta, settings.Limit);
         var (pending, scan) = VerboseGeneration.Pending(prompts, raw, settings.Resume);
         if (scan.Repair is { } repair) Console.Error.WriteLine(repair);
         if (pending.Count == 0) return;

@@ -4,8 +4,8 @@ using Dromedary.Training.Data;
 namespace Dromedary.SelfAlign.Data;
 
 /// <summary>
-/// An instruction for stage 2 to answer, read from a JSON array or JSON lines of {"instruction", "input"?} (the
-/// original's merged synthetic inputs, or any stage's kept.jsonl); other fields are ignored.
+/// An instruction for stage 2 or stage 4 to answer, read from a JSON array or JSON lines of {"instruction", "input"?}
+/// (the original's merged synthetic inputs, or any stage's records, kept or raw); other fields are ignored.
 /// </summary>
 public sealed record Query(string Instruction, string Input)
 {

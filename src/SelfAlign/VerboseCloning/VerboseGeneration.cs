@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Dromedary.Model.Generation;
+using Dromedary.SelfAlign.Data;
 using Dromedary.SelfAlign.Jobs;
 
 namespace Dromedary.SelfAlign.VerboseCloning;
@@ -14,13 +15,13 @@ public static class VerboseGeneration
     public const string IdField = "id";
 
     /// <summary>The first <paramref name="limit"/> questions (all when null) as prompts keyed by their position.</summary>
-    public static IReadOnlyList<PromptRecord> Prompts(IReadOnlyList<Instruction> questions, string meta, int? limit) =>
+    public static IReadOnlyList<PromptRecord> Prompts(IReadOnlyList<Query> questions, string meta, int? limit) =>
         questions.Take(limit ?? questions.Count).Select((question, index) => new PromptRecord(
             (index + 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
-            VerbosePrompt.Build(meta, question.Text, question.Input),
+            VerbosePrompt.Build(meta, question.Instruction, question.Input),
             JsonSerializer.SerializeToElement(new Dictionary<string, object>
             {
-                [IdField] = index + 1, [RawAnswer.InstructionField] = question.Text, [RawAnswer.InputField] = question.Input,
+                [IdField] = index + 1, [RawAnswer.InstructionField] = question.Instruction, [RawAnswer.InputField] = question.Input,
             }))).ToArray();
 
     /// <summary>
