@@ -21,6 +21,13 @@ public sealed class LoraTrainingPassTests(ITestOutputHelper output)
 
     private static float Scale(TrainingSequence[] sequences) => 1f / LoraFixtures.Counted(sequences);
 
+    /// <summary>Every A and B gradient equal to the bit.</summary>
+    private static void AssertSame(LoraGradients expected, LoraGradients actual)
+    {
+        Assert.Equal(expected.A, actual.A);
+        Assert.Equal(expected.B, actual.B);
+    }
+
     /// <summary>
     /// Central differences of the pass's own loss for the largest-gradient entry of A and of B in every third
     /// projection (all seven kinds, all layers). The step is 1e-2: the fp32 loss's rounding divided by 2h and the
@@ -109,11 +116,7 @@ public sealed class LoraTrainingPassTests(ITestOutputHelper output)
         // The same products are added in the same order and the dropout masks are keyed by a sequence's place in
         // the step, so the sums are equal to the bit.
         Assert.Equal(wholeLoss, splitLoss);
-        for (var i = 0; i < adapter.Matrices.Count; i++)
-        {
-            Assert.Equal(whole.A[i], split.A[i]);
-            Assert.Equal(whole.B[i], split.B[i]);
-        }
+        AssertSame(whole, split);
     }
 
     /// <summary>The head's logits in chunks of 5 rows (three chunks for 13 positions) give the one-chunk loss and gradients.</summary>
@@ -152,11 +155,7 @@ public sealed class LoraTrainingPassTests(ITestOutputHelper output)
 
         var one = Gradients(1);
         var two = Gradients(2);
-        for (var i = 0; i < one.A.Count; i++)
-        {
-            Assert.Equal(one.A[i], two.A[i]);
-            Assert.Equal(one.B[i], two.B[i]);
-        }
+        AssertSame(one, two);
     }
 
     [Fact]
@@ -171,7 +170,7 @@ public sealed class LoraTrainingPassTests(ITestOutputHelper output)
         var plainLoss = pass.ForwardBackward([LoraFixtures.Sequence(tokens, prompt: 4)], 0.1f, plain, 0, 0);
         var paddedLoss = pass.ForwardBackward([LoraFixtures.Sequence(tokens, prompt: 4, padding: 9)], 0.1f, padded, 0, 0);
         Assert.Equal(plainLoss, paddedLoss);
-        for (var i = 0; i < adapter.Matrices.Count; i++) Assert.Equal(plain.A[i], padded.A[i]);
+        AssertSame(plain, padded);
 
         // A sequence with no counted target contributes nothing.
         var none = new LoraGradients(adapter);
@@ -193,7 +192,7 @@ public sealed class LoraTrainingPassTests(ITestOutputHelper output)
         var again = new LoraGradients(adapter);
         var loss = pass.ForwardBackward(sequences, scale, first, 3, 1);
         Assert.Equal(loss, resumed.ForwardBackward(sequences, scale, again, 3, 1));
-        for (var i = 0; i < adapter.Matrices.Count; i++) Assert.Equal(first.A[i], again.A[i]);
+        AssertSame(first, again);
         var scratch = new LoraGradients(adapter);
         Assert.NotEqual(loss, pass.ForwardBackward(sequences, scale, scratch, 4, 1));
         Assert.NotEqual(loss, pass.ForwardBackward(sequences, scale, scratch, 3, 0));
