@@ -54,9 +54,6 @@ internal sealed class SelfAlignCommand : Command<SelfAlignCommand.Settings>
             MaxNewTokens = settings.MaxNewTokens ?? defaults.MaxNewTokens,
         };
         return StageExecution.Run(settings, "self-align", (stage, tokenizer) =>
-            SelfAlignStage.Run(options with { SorryId = tokenizer is null ? null : SorryToken(tokenizer) }, stage));
+            SelfAlignStage.Run(options with { SorryId = tokenizer is null ? null : SelfAlignOptions.SorryToken(tokenizer) }, stage));
     }
-
-    /// <summary>The first token of "Sorry" (SentencePiece's word-initial "▁Sorry" in LLaMA's vocabulary).</summary>
-    private static int SorryToken(Dromedary.Model.Tokenization.TextTokenizer tokenizer) => tokenizer.Encode("Sorry", addBos: false)[0];
 }

@@ -20,6 +20,9 @@ public sealed record SelfAlignOptions(AlignmentPrompt Prompt, IReadOnlyList<Quer
     /// <summary>Leak markers added to those derived from the exemplars.</summary>
     public IReadOnlyList<string> ExtraLeakMarkers { get; init; } = [];
 
+    /// <summary>The first token of "Sorry" (SentencePiece's word-initial "▁Sorry" in LLaMA's vocabulary).</summary>
+    public static int SorryToken(Dromedary.Model.Tokenization.TextTokenizer tokenizer) => tokenizer.Encode("Sorry", addBos: false)[0];
+
     public JsonObject Parameters(int seed) => new()
     {
         ["stage"] = "self-align",

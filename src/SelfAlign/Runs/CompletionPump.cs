@@ -5,9 +5,10 @@ namespace Dromedary.SelfAlign.Runs;
 /// <summary>
 /// Sends a stage's prompts to the engine and appends each completion to raw.jsonl as it arrives, skipping
 /// prompts whose id is already there. <see cref="Limit"/> caps the completions of this invocation (a run
-/// stopped by it resumes like a killed one).
+/// stopped by it resumes like a killed one). Cancelled, it throws OperationCanceledException; what it appended stays.
 /// </summary>
-public sealed class CompletionPump(ICompletionEngine engine, JsonlLog raw, int? limit, IProgress<(int Done, int Total)>? progress)
+public sealed class CompletionPump(ICompletionEngine engine, JsonlLog raw, int? limit, IProgress<(int Done, int Total)>? progress,
+    CancellationToken cancel = default)
 {
     private readonly HashSet<string> _done = raw.Existing.Select(json => RawCompletion.FromJson(json, raw.Path).Id).ToHashSet();
     private int _sent;
@@ -21,7 +22,7 @@ public sealed class CompletionPump(ICompletionEngine engine, JsonlLog raw, int? 
 
     /// <summary>Completes the prompts not yet in raw.jsonl; returns the new raw records in arrival order.</summary>
     /// <param name="progressBase">Work already finished before this batch, for the progress bar (not shown when <paramref name="progressTotal"/> is 0).</param>
-    public List<RawCompletion> Run(IReadOnlyList<PendingPrompt> prompts, int progressBase, int progressTotal, CancellationToken cancel = default)
+    public List<RawCompletion> Run(IReadOnlyList<PendingPrompt> prompts, int progressBase, int progressTotal)
     {
         var todo = prompts.Where(p => !_done.Contains(p.Id)).ToList();
         if (limit is { } cap) todo = todo.Take(Math.Max(0, cap - _sent)).ToList();

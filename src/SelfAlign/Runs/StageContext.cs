@@ -17,10 +17,13 @@ public sealed record StageContext(string RunDirectory, ShardSpec Shard, int Seed
 
     public bool FilterOnly => Engine is null;
 
+    /// <summary>Stops the engine; the completions already appended to raw.jsonl stay, and a rerun resumes after them.</summary>
+    public CancellationToken Cancellation { get; init; }
+
     /// <summary>The raw completions so far for --filter-only, or the log to resume and append to.</summary>
     public JsonlLog? OpenLog() => FilterOnly ? null : JsonlLog.Open(Folder.Raw);
 
-    public CompletionPump Pump(JsonlLog log) => new(Engine!, log, Limit, Progress);
+    public CompletionPump Pump(JsonlLog log) => new(Engine!, log, Limit, Progress, Cancellation);
 
     /// <summary>
     /// For a stage whose prompts are all known up front: completes those not yet in raw.jsonl (or, with

@@ -1,0 +1,258 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Dromedary.SelfAlign.Data;
+using Dromedary.SelfAlign.Engraving;
+using Dromedary.SelfAlign.FineTuning;
+using Dromedary.SelfAlign.Principles;
+using Dromedary.SelfAlign.Prompts;
+using Dromedary.SelfAlign.Runs;
+using Dromedary.SelfAlign.SelfInstruct;
+using Dromedary.SelfAlign.Tgrt;
+using Dromedary.SelfAlign.VerboseCloning;
+
+namespace Dromedary.SelfAlign.Align;
+
+/// <summary>
+/// `align`: stages 1a → 4 in order (METHOD.md §1), each in its own folder of the run. A stage whose folder holds
+/// complete.json is skipped; any other resumes through the stage's own resume (raw.jsonl, training checkpoints).
+/// Stage 2 answers the stage-1 instructions and TGRT questions together; stage 4 answers the same queries and the
+/// identity questions with the stage-3 adapter, then trains a fresh LoRA, copied to RUN/final. A stage that keeps
+/// nothing stops the run. The report is rewritten at the end, also when every stage was already complete.
+/// </summary>
+public sealed class AlignPipeline(AlignRequest request, IAlignModels models, IAlignDisplay display)
+{
+    public const string QueriesFile = "queries.jsonl";
+    public const string QuestionsFile = "questions.jsonl";
+
+    private readonly AlignConfig _config = request.Config;
+    private IAlignModel? _generator;
+
+    public AlignOutcome Run(CancellationToken cancel = default)
+    {
+        AlignRunFile.Claim(request.RunDirectory, AlignRunFile.Describe(request));
+        try
+        {
+            foreach (var stage in AlignStage.All)
+            {
+                var folder = stage.Path(request.RunDirectory);
+                var marker = StageMarker.Read(folder);
+                var heading = $"stage {stage.Number} of {AlignStage.All.Count}: {stage.Id} {stage.Name}";
+                if (marker is null)
+                {
+                    display.Say($"{heading} — {stage.Purpose}");
+                    var clock = Stopwatch.StartNew();
+                    int? kept;
+                    try
+                    {
+                        kept = RunStage(stage, folder, cancel);
+                    }
+                    catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+                    {
+                        kept = null;
+                    }
+                    if (kept is null)
+                    {
+                        display.Say($"stopped in stage {stage.Id} {stage.Name}; what it finished is saved, and the same command resumes it.");
+                        return new AlignOutcome(false, stage, AlignReport.MarkdownPath(request.RunDirectory));
+                    }
+                    marker = new StageMarker(InputCount(stage, folder), kept.Value, clock.Elapsed.TotalSeconds);
+                    marker.Write(folder);
+                }
+                else display.Say($"{heading}: complete, skipped");
+                if (marker.Kept == 0) throw Empty(stage, folder);
+                if (stage == AlignStage.SelfAlign) ReleaseGenerator();
+            }
+        }
+        finally
+        {
+            ReleaseGenerator();
+        }
+        var report = AlignReport.Write(request);
+        display.Say($"final adapter: {request.Final}");
+        return new AlignOutcome(true, null, report);
+    }
+
+    /// <summary>Runs (or resumes) one stage; returns the records it kept, or null when cancelled.</summary>
+    private int? RunStage(AlignStage stage, string folder, CancellationToken cancel)
+    {
+        if (stage == AlignStage.SelfInstruct) return Generate(stage, folder, cancel, (context, eos, _) => SelfInstructStage.Run(new SelfInstructOptions(
+            StageTemplates.Load(null, EmbeddedPrompts.SelfInstruct), SeedData.SeedTasks(null))
+        {
+            Target = _config.Int(AlignConfig.SelfInstruct, "target"),
+            MaxPrompts = _config.OptionalInt(AlignConfig.SelfInstruct, "max_prompts"),
+            BatchSize = _config.Int(AlignConfig.SelfInstruct, "batch_size"),
+            Demonstrations = _config.Int(AlignConfig.SelfInstruct, "demonstrations"),
+            SimilarityThreshold = _config.Number(AlignConfig.SelfInstruct, "similarity"),
+            Temperature = _config.Float(AlignConfig.SelfInstruct, "temperature"),
+            TopP = _config.Float(AlignConfig.SelfInstruct, "top_p"),
+            MaxNewTokens = _config.Int(AlignConfig.SelfInstruct, "max_new_tokens"),
+            EosId = eos,
+        }, context));
+        if (stage == AlignStage.TgrtTopics) return Generate(stage, folder, cancel, (context, eos, _) => TgrtTopicsStage.Run(new TgrtTopicsOptions(
+            StageTemplates.Load(null, EmbeddedPrompts.TgrtTopics), QuestionTypes())
+        {
+            Epochs = _config.Int(AlignConfig.TgrtTopics, "epochs"),
+            Examples = _config.Int(AlignConfig.TgrtTopics, "examples"),
+            Temperature = _config.Float(AlignConfig.TgrtTopics, "temperature"),
+            TopP = _config.Float(AlignConfig.TgrtTopics, "top_p"),
+            MaxNewTokens = _config.Int(AlignConfig.TgrtTopics, "max_new_tokens"),
+            EosId = eos,
+        }, context));
+        if (stage == AlignStage.TgrtQuestions) return Generate(stage, folder, cancel, (context, eos, _) => TgrtQuestionsStage.Run(new TgrtQuestionsOptions(
+            StageTemplates.Load(null, EmbeddedPrompts.TgrtQuestions), SeedData.TgrtSeeds(null), Topics())
+        {
+            Demonstrations = _config.Int(AlignConfig.TgrtQuestions, "demonstrations"),
+            HintsPerPrompt = _config.Int(AlignConfig.TgrtQuestions, "hints"),
+            Temperature = _config.Float(AlignConfig.TgrtQuestions, "temperature"),
+            TopP = _config.Float(AlignConfig.TgrtQuestions, "top_p"),
+            MaxNewTokens = _config.Int(AlignConfig.TgrtQuestions, "max_new_tokens"),
+            EosId = eos,
+        }, context));
+        if (stage == AlignStage.SelfAlign) return SelfAlign(folder, cancel);
+        if (stage == AlignStage.Engrave) return Train(stage, AlignConfig.Engrave, KeptOf(AlignStage.SelfAlign), folder, PrincipleEngraving.Template(), cancel)
+            ? RecordCount(KeptOf(AlignStage.SelfAlign)) : null;
+        return VerboseClone(folder, cancel);
+    }
+
+    /// <summary>A generation stage on the base; the stage gets its context, the EOS id and the tokenizer.</summary>
+    private int? Generate(AlignStage stage, string folder, CancellationToken cancel,
+        Func<StageContext, int?, Dromedary.Model.Tokenization.TextTokenizer, StageSummary> run)
+    {
+        var model = Generator();
+        var summary = display.Items(stage.Name, "items", progress =>
+            run(new StageContext(folder, ShardSpec.Whole, request.Seed, model.Engine, null, progress) { Cancellation = cancel },
+                model.Tokenizer.EosId, model.Tokenizer));
+        cancel.ThrowIfCancellationRequested();
+        if (!summary.Complete) throw new InvalidOperationException($"stage {stage.Id} ended incomplete without being cancelled.");
+        return summary.Kept;
+    }
+
+    private int? SelfAlign(string folder, CancellationToken cancel)
+    {
+        var queries = Queries();
+        RunFolder.WriteJsonl(Path.Combine(folder, QueriesFile), queries.Select(q => new JsonObject { ["instruction"] = q.Instruction, ["input"] = q.Input }));
+        var prompt = SeedData.Prompt(null, null);
+        Generate(AlignStage.SelfAlign, folder, cancel, (context, _, tokenizer) => SelfAlignStage.Run(new SelfAlignOptions(prompt, queries, SeedData.Identity(null))
+        {
+            Name = _config.Text(AlignConfig.SelfAlign, "name"),
+            ExtraLeakMarkers = SeedData.LeakMarkers(null),
+            Temperature = _config.Float(AlignConfig.SelfAlign, "temperature"),
+            TopP = _config.Float(AlignConfig.SelfAlign, "top_p"),
+            MaxNewTokens = _config.Int(AlignConfig.SelfAlign, "max_new_tokens"),
+            SorryId = SelfAlignOptions.SorryToken(tokenizer),
+        }, context));
+        // Stage 3 trains on the whole set: the kept answers and the identity examples.
+        return RecordCount(KeptOf(AlignStage.SelfAlign));
+    }
+
+    private int? VerboseClone(string folder, CancellationToken cancel)
+    {
+        var raw = Path.Combine(folder, VerboseCloneRun.RawFile);
+        var kept = Path.Combine(folder, VerboseCloneRun.KeptFile);
+        var questions = VerboseQuestions();
+        RunFolder.WriteJsonl(Path.Combine(folder, QuestionsFile), questions.Select(q => new JsonObject { ["instruction"] = q.Instruction, ["input"] = q.Input }));
+        var prompts = VerboseGeneration.Prompts(questions, VerbosePrompt.DefaultMeta(), null);
+        var (pending, scan) = VerboseGeneration.Pending(prompts, raw, resume: true);
+        if (scan.Repair is { } repair) display.Say(repair);
+        if (pending.Count > 0)
+        {
+            using var model = models.Open(AlignStage.Engrave.Path(request.RunDirectory), generate: true);
+            var options = VerbosePrompt.Generation((ulong)request.Seed, _config.Int(AlignConfig.VerboseClone, "max_new_tokens"));
+            display.Items("verbose answers", "answers", progress =>
+            {
+                VerboseGeneration.Run(pending, raw, model.Engine, options, progress, cancel);
+                return 0;
+            });
+            cancel.ThrowIfCancellationRequested();
+        }
+        var counts = VerboseCloneRun.Filter(raw, kept, Path.Combine(folder, VerboseCloneRun.StatsFile));
+        if (counts["kept"] == 0) throw Empty(AlignStage.VerboseClone, folder);
+        var adapter = Path.Combine(folder, VerboseCloneRun.AdapterFolder);
+        if (!Train(AlignStage.VerboseClone, AlignConfig.VerboseClone, kept, adapter, VerboseCloneRun.Template(), cancel)) return null;
+        Publish(adapter, request.Final);
+        return counts["kept"];
+    }
+
+    /// <summary>Trains (or resumes) a LoRA on the base; false when cancelled.</summary>
+    private bool Train(AlignStage stage, string section, string data, string folder, TrainingTemplate template, CancellationToken cancel)
+    {
+        var options = new FineTuneOptions
+        {
+            Base = request.Base, Data = data, Out = folder, Template = template,
+            Rank = _config.Int(section, "lora_r"), Alpha = _config.Number(section, "lora_alpha"), Dropout = _config.Number(section, "lora_dropout"),
+            Targets = _config.Text(section, "targets"), LearningRate = _config.Number(section, "lr"), Warmup = _config.Int(section, "warmup"),
+            Schedule = _config.Text(section, "schedule"), Epochs = _config.Int(section, "epochs"), Batch = _config.Int(section, "batch"),
+            MicroBatch = _config.OptionalInt(section, "micro_batch"), Cutoff = _config.Int(section, "cutoff"), Clip = _config.Number(section, "clip"),
+            CheckpointEvery = _config.Int(section, "checkpoint_every"), Seed = request.Seed, Resume = true, Precision = request.Precision,
+        };
+        var run = FineTune.Prepare(options);
+        if (run.FirstStep > 0) display.Say($"resuming {folder} after step {run.FirstStep}");
+        using var model = models.Open(null, generate: false);
+        var outcome = display.Training($"{stage.Name} training", progress => run.Run(model.Model, progress, cancel));
+        return outcome.Completed;
+    }
+
+    private IAlignModel Generator() => _generator ??= models.Open(null, generate: true);
+
+    private void ReleaseGenerator()
+    {
+        _generator?.Dispose();
+        _generator = null;
+    }
+
+    /// <summary>The TGRT seeds of the first question_types types (all when null), one seed per type.</summary>
+    private IReadOnlyList<TgrtSeed> QuestionTypes()
+    {
+        var seeds = SeedData.TgrtSeeds(null);
+        var types = seeds.Select(s => s.QuestionType).Distinct().Take(_config.OptionalInt(AlignConfig.TgrtTopics, "question_types") ?? int.MaxValue).ToHashSet();
+        return seeds.Where(s => types.Contains(s.QuestionType)).ToList();
+    }
+
+    private IReadOnlyList<TypedTopic> Topics() =>
+        TypedTopic.Read(KeptOf(AlignStage.TgrtTopics)).Take(_config.OptionalInt(AlignConfig.TgrtQuestions, "max_topics") ?? int.MaxValue).ToList();
+
+    /// <summary>Stage 1d (METHOD.md §2.4): the Self-Instruct instructions and the TGRT questions, shuffled with the run's seed, capped.</summary>
+    private List<Query> Queries()
+    {
+        List<Query> all = [.. Query.Read(KeptOf(AlignStage.SelfInstruct)), .. Query.Read(KeptOf(AlignStage.TgrtQuestions))];
+        return Seeds.Shuffle(Seeds.Random(request.Seed, -2), all).Take(_config.OptionalInt(AlignConfig.SelfAlign, "max_queries") ?? int.MaxValue).ToList();
+    }
+
+    /// <summary>Stage 4's questions (METHOD.md §5.1): every stage-2 query, kept or not, and the identity questions, shuffled, capped.</summary>
+    private List<Query> VerboseQuestions()
+    {
+        List<Query> all = [.. Query.Read(Path.Combine(AlignStage.SelfAlign.Path(request.RunDirectory), QueriesFile)),
+            .. SeedData.Identity(null).Select(e => new Query(e.Question, ""))];
+        return Seeds.Shuffle(Seeds.Random(request.Seed, -4), all).Take(_config.OptionalInt(AlignConfig.VerboseClone, "max_queries") ?? int.MaxValue).ToList();
+    }
+
+    private string KeptOf(AlignStage stage) => Path.Combine(stage.Path(request.RunDirectory), "kept.jsonl");
+
+    private static int RecordCount(string jsonl) => File.ReadLines(jsonl).Count(line => line.Trim().Length > 0);
+
+    /// <summary>What the stage worked through, for the report: prompts or queries, or training examples.</summary>
+    private int InputCount(AlignStage stage, string folder)
+    {
+        if (stage == AlignStage.Engrave) return RecordCount(KeptOf(AlignStage.SelfAlign));
+        if (stage == AlignStage.VerboseClone) return RecordCount(Path.Combine(folder, QuestionsFile));
+        return RecordCount(Path.Combine(folder, "raw.jsonl"));
+    }
+
+    /// <summary>Copies the PEFT adapter's files (adapter_config.json, adapter_model.safetensors) into RUN/final, each written whole.</summary>
+    private static void Publish(string adapter, string final)
+    {
+        Directory.CreateDirectory(final);
+        foreach (var file in Directory.GetFiles(adapter, "adapter_*"))
+            Dromedary.Model.Safetensors.AtomicFile.Write(Path.Combine(final, Path.GetFileName(file)), File.ReadAllBytes(file));
+    }
+
+    private static DromedaryException Empty(AlignStage stage, string folder)
+    {
+        var stats = Path.Combine(folder, "stats.json");
+        var counts = File.Exists(stats) ? JsonNode.Parse(File.ReadAllText(stats))?.ToJsonString(JsonText.Compact) : "no stats.json";
+        return new DromedaryException($"stage {stage.Id} {stage.Name} kept no records ({counts}), so stage {Next(stage)} has nothing to work on. " +
+                                      $"See {stats}; a larger scale (--config) or a better base model may keep some.");
+    }
+
+    private static string Next(AlignStage stage) => stage.Number < AlignStage.All.Count ? AlignStage.All[stage.Number].Id + " " + AlignStage.All[stage.Number].Name : "training";
+}
