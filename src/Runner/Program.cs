@@ -50,6 +50,10 @@ app.Configure(config =>
         .WithExample("self-align", "--model", "llama-65b-hf", "--instructions", "runs/si/kept.jsonl", "--out", "runs/sa", "--shard", "0/32");
     config.AddCommand<MergeShardsCommand>("merge-shards").WithDescription("Join a stage's shard folders into its run directory's kept.jsonl.")
         .WithExample("merge-shards", "--out", "runs/sa");
+    config.AddCommand<AlignCommand>("align").WithDescription("The whole method: stages 1a → 4 into one run folder (resumable), then report.md/html and the final adapter.")
+        .WithExample("align", "--base", "llama-7b-hf", "--out", "runs/r1", "--config", "scale.json");
+    config.AddCommand<DemoCommand>("demo").WithDescription("align on the toy model shipped with the build, at a small scale: the pipeline end to end in minutes.")
+        .WithExample("demo", "--out", "demo-run");
     config.AddCommand<InfoCommand>("info").WithDescription("Show this machine's kernel sets and CPU features.");
 });
 return app.Run(args);
