@@ -59,7 +59,8 @@ public sealed class AlignPipeline(AlignRequest request, IAlignModels models, IAl
                     marker.Write(folder);
                 }
                 else display.Say($"{heading}: complete, skipped");
-                if (marker.Kept == 0) throw Empty(stage, folder);
+                if (Starved(stage) is { } emptied) throw Empty(emptied, stage);
+                if (marker.Kept == 0) display.Say($"stage {stage.Id} {stage.Name} kept no records; the next stages still have the other stages' records.");
                 if (stage == AlignStage.SelfAlign) ReleaseGenerator();
             }
         }
@@ -130,6 +131,7 @@ public sealed class AlignPipeline(AlignRequest request, IAlignModels models, IAl
     private int? SelfAlign(string folder, CancellationToken cancel)
     {
         var queries = Queries();
+        Directory.CreateDirectory(folder);
         RunFolder.WriteJsonl(Path.Combine(folder, QueriesFile), queries.Select(q => new JsonObject { ["instruction"] = q.Instruction, ["input"] = q.Input }));
         var prompt = SeedData.Prompt(null, null);
         Generate(AlignStage.SelfAlign, folder, cancel, (context, _, tokenizer) => SelfAlignStage.Run(new SelfAlignOptions(prompt, queries, SeedData.Identity(null))
@@ -150,6 +152,7 @@ public sealed class AlignPipeline(AlignRequest request, IAlignModels models, IAl
         var raw = Path.Combine(folder, VerboseCloneRun.RawFile);
         var kept = Path.Combine(folder, VerboseCloneRun.KeptFile);
         var questions = VerboseQuestions();
+        Directory.CreateDirectory(folder);
         RunFolder.WriteJsonl(Path.Combine(folder, QuestionsFile), questions.Select(q => new JsonObject { ["instruction"] = q.Instruction, ["input"] = q.Input }));
         var prompts = VerboseGeneration.Prompts(questions, VerbosePrompt.DefaultMeta(), null);
         var (pending, scan) = VerboseGeneration.Pending(prompts, raw, resume: true);
@@ -166,7 +169,7 @@ public sealed class AlignPipeline(AlignRequest request, IAlignModels models, IAl
             cancel.ThrowIfCancellationRequested();
         }
         var counts = VerboseCloneRun.Filter(raw, kept, Path.Combine(folder, VerboseCloneRun.StatsFile));
-        if (counts["kept"] == 0) throw Empty(AlignStage.VerboseClone, folder);
+        if (counts["kept"] == 0) throw Empty([AlignStage.VerboseClone], AlignStage.VerboseClone);
         var adapter = Path.Combine(folder, VerboseCloneRun.AdapterFolder);
         if (!Train(AlignStage.VerboseClone, AlignConfig.VerboseClone, kept, adapter, VerboseCloneRun.Template(), cancel)) return null;
         Publish(adapter, request.Final);
@@ -214,7 +217,7 @@ public sealed class AlignPipeline(AlignRequest request, IAlignModels models, IAl
     /// <summary>Stage 1d (METHOD.md §2.4): the Self-Instruct instructions and the TGRT questions, shuffled with the run's seed, capped.</summary>
     private List<Query> Queries()
     {
-        List<Query> all = [.. Query.Read(KeptOf(AlignStage.SelfInstruct)), .. Query.Read(KeptOf(AlignStage.TgrtQuestions))];
+        List<Query> all = [.. KeptQueries(AlignStage.SelfInstruct), .. KeptQueries(AlignStage.TgrtQuestions)];
         return Seeds.Shuffle(Seeds.Random(request.Seed, -2), all).Take(_config.OptionalInt(AlignConfig.SelfAlign, "max_queries") ?? int.MaxValue).ToList();
     }
 
@@ -225,6 +228,10 @@ public sealed class AlignPipeline(AlignRequest request, IAlignModels models, IAl
             .. SeedData.Identity(null).Select(e => new Query(e.Question, ""))];
         return Seeds.Shuffle(Seeds.Random(request.Seed, -4), all).Take(_config.OptionalInt(AlignConfig.VerboseClone, "max_queries") ?? int.MaxValue).ToList();
     }
+
+    /// <summary>A stage's kept records as queries; none when it kept none (the reader refuses an empty file).</summary>
+    private IReadOnlyList<Query> KeptQueries(AlignStage stage) =>
+        StageMarker.Read(stage.Path(request.RunDirectory))?.Kept > 0 ? Query.Read(KeptOf(stage)) : [];
 
     private string KeptOf(AlignStage stage) => Path.Combine(stage.Path(request.RunDirectory), "kept.jsonl");
 
@@ -246,13 +253,28 @@ public sealed class AlignPipeline(AlignRequest request, IAlignModels models, IAl
             Dromedary.Model.Safetensors.AtomicFile.Write(Path.Combine(final, Path.GetFileName(file)), File.ReadAllBytes(file));
     }
 
-    private static DromedaryException Empty(AlignStage stage, string folder)
+    /// <summary>
+    /// The stages whose empty results leave the stage after <paramref name="stage"/> nothing to work on, or null. Stage
+    /// 1b works from the seeds, so an empty 1a stops nothing by itself; stage 2 answers 1a's and 1c's records together.
+    /// </summary>
+    private AlignStage[]? Starved(AlignStage stage)
     {
-        var stats = Path.Combine(folder, "stats.json");
-        var counts = File.Exists(stats) ? JsonNode.Parse(File.ReadAllText(stats))?.ToJsonString(JsonText.Compact) : "no stats.json";
-        return new DromedaryException($"stage {stage.Id} {stage.Name} kept no records ({counts}), so stage {Next(stage)} has nothing to work on. " +
-                                      $"See {stats}; a larger scale (--config) or a better base model may keep some.");
+        int Kept(AlignStage s) => StageMarker.Read(s.Path(request.RunDirectory))?.Kept ?? 0;
+        if (stage == AlignStage.SelfInstruct) return null;
+        if (stage == AlignStage.TgrtQuestions)
+            return Kept(AlignStage.SelfInstruct) + Kept(AlignStage.TgrtQuestions) == 0 ? [AlignStage.SelfInstruct, AlignStage.TgrtQuestions] : null;
+        return Kept(stage) == 0 ? [stage] : null;
     }
 
-    private static string Next(AlignStage stage) => stage.Number < AlignStage.All.Count ? AlignStage.All[stage.Number].Id + " " + AlignStage.All[stage.Number].Name : "training";
+    private DromedaryException Empty(AlignStage[] stages, AlignStage last)
+    {
+        var counts = stages.Select(stage =>
+        {
+            var stats = Path.Combine(stage.Path(request.RunDirectory), "stats.json");
+            var text = File.Exists(stats) ? JsonNode.Parse(File.ReadAllText(stats))?.ToJsonString(JsonText.Compact) : "no stats.json";
+            return $"stage {stage.Id} {stage.Name} kept no records: {stats} {text}";
+        });
+        var next = last.Number < AlignStage.All.Count ? $"stage {AlignStage.All[last.Number].Id} {AlignStage.All[last.Number].Name}" : "training";
+        return new DromedaryException($"{string.Join("; ", counts)}. So {next} has nothing to work on; a larger scale (--config) or a better base model may keep some.");
+    }
 }
