@@ -143,6 +143,8 @@ public sealed class AlignConfig
             AlignKnob.Number(SelfAlign, "top_p", align.TopP),
             AlignKnob.Integer(SelfAlign, "max_new_tokens", align.MaxNewTokens),
             AlignKnob.Text(SelfAlign, "name", align.Name),
+            // The identity answers added to the set (the original: all of them, beside some 360 k answers).
+            AlignKnob.OptionalInteger(SelfAlign, "identity_examples", null),
 
             .. TrainingKnobs(Engrave, FineTuneOptions.DefaultCutoff),
 

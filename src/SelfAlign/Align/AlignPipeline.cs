@@ -134,7 +134,7 @@ public sealed class AlignPipeline(AlignRequest request, IAlignModels models, IAl
         Directory.CreateDirectory(folder);
         RunFolder.WriteJsonl(Path.Combine(folder, QueriesFile), queries.Select(q => new JsonObject { ["instruction"] = q.Instruction, ["input"] = q.Input }));
         var prompt = SeedData.Prompt(null, null);
-        Generate(AlignStage.SelfAlign, folder, cancel, (context, _, tokenizer) => SelfAlignStage.Run(new SelfAlignOptions(prompt, queries, SeedData.Identity(null))
+        Generate(AlignStage.SelfAlign, folder, cancel, (context, _, tokenizer) => SelfAlignStage.Run(new SelfAlignOptions(prompt, queries, Identity())
         {
             Name = _config.Text(AlignConfig.SelfAlign, "name"),
             ExtraLeakMarkers = SeedData.LeakMarkers(null),
@@ -211,6 +211,15 @@ public sealed class AlignPipeline(AlignRequest request, IAlignModels models, IAl
         return seeds.Where(s => types.Contains(s.QuestionType)).ToList();
     }
 
+    /// <summary>The identity examples, or a seeded sample of identity_examples of them (the file groups its questions).</summary>
+    private IReadOnlyList<IdentityExample> Identity()
+    {
+        var all = SeedData.Identity(null);
+        return _config.OptionalInt(AlignConfig.SelfAlign, "identity_examples") is { } count && count < all.Count
+            ? Seeds.Sample(Seeds.Random(request.Seed, -3), all, count)
+            : all;
+    }
+
     private IReadOnlyList<TypedTopic> Topics() =>
         TypedTopic.Read(KeptOf(AlignStage.TgrtTopics)).Take(_config.OptionalInt(AlignConfig.TgrtQuestions, "max_topics") ?? int.MaxValue).ToList();
 
@@ -225,7 +234,7 @@ public sealed class AlignPipeline(AlignRequest request, IAlignModels models, IAl
     private List<Query> VerboseQuestions()
     {
         List<Query> all = [.. Query.Read(Path.Combine(AlignStage.SelfAlign.Path(request.RunDirectory), QueriesFile)),
-            .. SeedData.Identity(null).Select(e => new Query(e.Question, ""))];
+            .. Identity().Select(e => new Query(e.Question, ""))];
         return Seeds.Shuffle(Seeds.Random(request.Seed, -4), all).Take(_config.OptionalInt(AlignConfig.VerboseClone, "max_queries") ?? int.MaxValue).ToList();
     }
 
