@@ -157,6 +157,8 @@ public class CliTests
     [InlineData("merge-shards")]
     [InlineData("engrave")]
     [InlineData("verbose-clone")]
+    [InlineData("align")]
+    [InlineData("demo")]
     [InlineData("eval truthfulqa")]
     [InlineData("eval hhh")]
     [InlineData("eval compare")]
