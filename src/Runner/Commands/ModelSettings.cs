@@ -1,22 +1,15 @@
 using System.ComponentModel;
-using Dromedary.Model.Generation;
-using Dromedary.Model.Llama;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace Dromedary.Runner.Commands;
 
 /// <summary>Options shared by every command that runs a model.</summary>
-internal class ModelSettings : CommandSettings
+internal class ModelSettings : RuntimeSettings
 {
     [CommandOption("--model <DIR>")]
     [Description("Hugging Face LLaMA folder: config.json, *.safetensors, tokenizer.model.")]
     public string Model { get; init; } = "";
-
-    [CommandOption("--precision <PRECISION>")]
-    [Description("int8 (default: int8 weights, fp32 scales) or fp32 (exact).")]
-    [DefaultValue("int8")]
-    public string Precision { get; init; } = "int8";
 
     [CommandOption("--group <SIZE>")]
     [Description("When quantizing at load: input columns per scale (a multiple of 128); 0 = one scale per row.")]
@@ -26,34 +19,6 @@ internal class ModelSettings : CommandSettings
     [CommandOption("--adapter <DIR>")]
     [Description("PEFT LoRA adapter folder (adapter_config.json, adapter_model.safetensors), merged into the weights at load.")]
     public string? Adapter { get; init; }
-
-    [CommandOption("--kernels <NAME>")]
-    [Description("Kernel set to run on (see 'dromedary info'); default: the best for this machine.")]
-    public string? Kernels { get; init; }
-
-    [CommandOption("--threads <N>")]
-    [Description("Worker threads; default: all cores.")]
-    public int? Threads { get; init; }
-
-    [CommandOption("--max-sequences <N>")]
-    [Description("Batched engine (generate --prompts, the stages, eval): sequences decoded together.")]
-    [DefaultValue(16)]
-    public int MaxSequences { get; init; } = 16;
-
-    [CommandOption("--kv-blocks <N>")]
-    [Description("Batched engine: KV cache blocks of 16 positions (shared prefixes count once); 0 = a full context per sequence. 'dromedary plan' shows the bytes.")]
-    [DefaultValue(0)]
-    public int KvBlocks { get; init; }
-
-    /// <summary>The batched engine these options ask for.</summary>
-    public EngineOptions Engine => new() { MaxSequences = MaxSequences, KvBlocks = KvBlocks };
-
-    public Precision ParsedPrecision => Precision.ToLowerInvariant() switch
-    {
-        "int8" => Dromedary.Model.Llama.Precision.Int8,
-        "fp32" => Dromedary.Model.Llama.Precision.Fp32,
-        _ => throw new DromedaryException($"--precision must be int8 or fp32, not '{Precision}'."),
-    };
 
     public override ValidationResult Validate() =>
         string.IsNullOrWhiteSpace(Model) ? ValidationResult.Error("--model <DIR> is required.") : ValidationResult.Success();
