@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using Dromedary.Model.Tokenization;
 using Dromedary.SelfAlign.Data;
 using Dromedary.SelfAlign.Engraving;
 using Dromedary.SelfAlign.FineTuning;
@@ -25,6 +26,7 @@ public sealed class AlignPipeline(AlignRequest request, IAlignModels models, IAl
     public const string QuestionsFile = "questions.jsonl";
 
     private readonly AlignConfig _config = request.Config;
+    private readonly AlignOptions _options = new(request);
     private IAlignModel? _generator;
 
     public AlignOutcome Run(CancellationToken cancel = default)
@@ -76,53 +78,25 @@ public sealed class AlignPipeline(AlignRequest request, IAlignModels models, IAl
     /// <summary>Runs (or resumes) one stage; returns the records it kept, or null when cancelled.</summary>
     private int? RunStage(AlignStage stage, string folder, CancellationToken cancel)
     {
-        if (stage == AlignStage.SelfInstruct) return Generate(stage, folder, cancel, (context, eos, _) => SelfInstructStage.Run(new SelfInstructOptions(
-            StageTemplates.Load(null, EmbeddedPrompts.SelfInstruct), SeedData.SeedTasks(null))
-        {
-            Target = _config.Int(AlignConfig.SelfInstruct, "target"),
-            MaxPrompts = _config.OptionalInt(AlignConfig.SelfInstruct, "max_prompts"),
-            BatchSize = _config.Int(AlignConfig.SelfInstruct, "batch_size"),
-            Demonstrations = _config.Int(AlignConfig.SelfInstruct, "demonstrations"),
-            SimilarityThreshold = _config.Number(AlignConfig.SelfInstruct, "similarity"),
-            Temperature = _config.Float(AlignConfig.SelfInstruct, "temperature"),
-            TopP = _config.Float(AlignConfig.SelfInstruct, "top_p"),
-            MaxNewTokens = _config.Int(AlignConfig.SelfInstruct, "max_new_tokens"),
-            EosId = eos,
-        }, context));
-        if (stage == AlignStage.TgrtTopics) return Generate(stage, folder, cancel, (context, eos, _) => TgrtTopicsStage.Run(new TgrtTopicsOptions(
-            StageTemplates.Load(null, EmbeddedPrompts.TgrtTopics), QuestionTypes())
-        {
-            Epochs = _config.Int(AlignConfig.TgrtTopics, "epochs"),
-            Examples = _config.Int(AlignConfig.TgrtTopics, "examples"),
-            Temperature = _config.Float(AlignConfig.TgrtTopics, "temperature"),
-            TopP = _config.Float(AlignConfig.TgrtTopics, "top_p"),
-            MaxNewTokens = _config.Int(AlignConfig.TgrtTopics, "max_new_tokens"),
-            EosId = eos,
-        }, context));
-        if (stage == AlignStage.TgrtQuestions) return Generate(stage, folder, cancel, (context, eos, _) => TgrtQuestionsStage.Run(new TgrtQuestionsOptions(
-            StageTemplates.Load(null, EmbeddedPrompts.TgrtQuestions), SeedData.TgrtSeeds(null), Topics())
-        {
-            Demonstrations = _config.Int(AlignConfig.TgrtQuestions, "demonstrations"),
-            HintsPerPrompt = _config.Int(AlignConfig.TgrtQuestions, "hints"),
-            Temperature = _config.Float(AlignConfig.TgrtQuestions, "temperature"),
-            TopP = _config.Float(AlignConfig.TgrtQuestions, "top_p"),
-            MaxNewTokens = _config.Int(AlignConfig.TgrtQuestions, "max_new_tokens"),
-            EosId = eos,
-        }, context));
+        if (stage == AlignStage.SelfInstruct)
+            return Generate(stage, folder, cancel, (context, tokenizer) => SelfInstructStage.Run(_options.SelfInstruct(tokenizer), context));
+        if (stage == AlignStage.TgrtTopics)
+            return Generate(stage, folder, cancel, (context, tokenizer) => TgrtTopicsStage.Run(_options.TgrtTopics(tokenizer), context));
+        if (stage == AlignStage.TgrtQuestions)
+            return Generate(stage, folder, cancel, (context, tokenizer) =>
+                TgrtQuestionsStage.Run(_options.TgrtQuestions(tokenizer, TypedTopic.Read(KeptOf(AlignStage.TgrtTopics))), context));
         if (stage == AlignStage.SelfAlign) return SelfAlign(folder, cancel);
         if (stage == AlignStage.Engrave) return Train(stage, AlignConfig.Engrave, KeptOf(AlignStage.SelfAlign), folder, PrincipleEngraving.Template(), cancel)
             ? RecordCount(KeptOf(AlignStage.SelfAlign)) : null;
         return VerboseClone(folder, cancel);
     }
 
-    /// <summary>A generation stage on the base; the stage gets its context, the EOS id and the tokenizer.</summary>
-    private int? Generate(AlignStage stage, string folder, CancellationToken cancel,
-        Func<StageContext, int?, Dromedary.Model.Tokenization.TextTokenizer, StageSummary> run)
+    /// <summary>A generation stage on the base; the stage gets its context and the tokenizer.</summary>
+    private int? Generate(AlignStage stage, string folder, CancellationToken cancel, Func<StageContext, TextTokenizer, StageSummary> run)
     {
         var model = Generator();
         var summary = display.Items(stage.Name, "items", progress =>
-            run(new StageContext(folder, ShardSpec.Whole, request.Seed, model.Engine, null, progress) { Cancellation = cancel },
-                model.Tokenizer.EosId, model.Tokenizer));
+            run(new StageContext(folder, ShardSpec.Whole, request.Seed, model.Engine, null, progress) { Cancellation = cancel }, model.Tokenizer));
         cancel.ThrowIfCancellationRequested();
         if (!summary.Complete) throw new InvalidOperationException($"stage {stage.Id} ended incomplete without being cancelled.");
         return summary.Kept;
@@ -133,16 +107,7 @@ public sealed class AlignPipeline(AlignRequest request, IAlignModels models, IAl
         var queries = Queries();
         Directory.CreateDirectory(folder);
         RunFolder.WriteJsonl(Path.Combine(folder, QueriesFile), queries.Select(q => new JsonObject { ["instruction"] = q.Instruction, ["input"] = q.Input }));
-        var prompt = SeedData.Prompt(null, null);
-        Generate(AlignStage.SelfAlign, folder, cancel, (context, _, tokenizer) => SelfAlignStage.Run(new SelfAlignOptions(prompt, queries, Identity())
-        {
-            Name = _config.Text(AlignConfig.SelfAlign, "name"),
-            ExtraLeakMarkers = SeedData.LeakMarkers(null),
-            Temperature = _config.Float(AlignConfig.SelfAlign, "temperature"),
-            TopP = _config.Float(AlignConfig.SelfAlign, "top_p"),
-            MaxNewTokens = _config.Int(AlignConfig.SelfAlign, "max_new_tokens"),
-            SorryId = SelfAlignOptions.SorryToken(tokenizer),
-        }, context));
+        Generate(AlignStage.SelfAlign, folder, cancel, (context, tokenizer) => SelfAlignStage.Run(_options.SelfAlign(tokenizer, queries), context));
         // Stage 3 trains on the whole set: the kept answers and the identity examples.
         return RecordCount(KeptOf(AlignStage.SelfAlign));
     }
@@ -179,15 +144,7 @@ public sealed class AlignPipeline(AlignRequest request, IAlignModels models, IAl
     /// <summary>Trains (or resumes) a LoRA on the base; false when cancelled.</summary>
     private bool Train(AlignStage stage, string section, string data, string folder, TrainingTemplate template, CancellationToken cancel)
     {
-        var options = new FineTuneOptions
-        {
-            Base = request.Base, Data = data, Out = folder, Template = template,
-            Rank = _config.Int(section, "lora_r"), Alpha = _config.Number(section, "lora_alpha"), Dropout = _config.Number(section, "lora_dropout"),
-            Targets = _config.Text(section, "targets"), LearningRate = _config.Number(section, "lr"), Warmup = _config.Int(section, "warmup"),
-            Schedule = _config.Text(section, "schedule"), Epochs = _config.Int(section, "epochs"), Batch = _config.Int(section, "batch"),
-            MicroBatch = _config.OptionalInt(section, "micro_batch"), Cutoff = _config.Int(section, "cutoff"), Clip = _config.Number(section, "clip"),
-            CheckpointEvery = _config.Int(section, "checkpoint_every"), Seed = request.Seed, Resume = true, Precision = request.Precision,
-        };
+        var options = _options.Training(section, data, folder, template);
         var run = FineTune.Prepare(options);
         if (run.FirstStep > 0) display.Say($"resuming {folder} after step {run.FirstStep}");
         using var model = models.Open(null, generate: false);
@@ -203,26 +160,6 @@ public sealed class AlignPipeline(AlignRequest request, IAlignModels models, IAl
         _generator = null;
     }
 
-    /// <summary>The TGRT seeds of the first question_types types (all when null), one seed per type.</summary>
-    private IReadOnlyList<TgrtSeed> QuestionTypes()
-    {
-        var seeds = SeedData.TgrtSeeds(null);
-        var types = seeds.Select(s => s.QuestionType).Distinct().Take(_config.OptionalInt(AlignConfig.TgrtTopics, "question_types") ?? int.MaxValue).ToHashSet();
-        return seeds.Where(s => types.Contains(s.QuestionType)).ToList();
-    }
-
-    /// <summary>The identity examples, or a seeded sample of identity_examples of them (the file groups its questions).</summary>
-    private IReadOnlyList<IdentityExample> Identity()
-    {
-        var all = SeedData.Identity(null);
-        return _config.OptionalInt(AlignConfig.SelfAlign, "identity_examples") is { } count && count < all.Count
-            ? Seeds.Sample(Seeds.Random(request.Seed, -3), all, count)
-            : all;
-    }
-
-    private IReadOnlyList<TypedTopic> Topics() =>
-        TypedTopic.Read(KeptOf(AlignStage.TgrtTopics)).Take(_config.OptionalInt(AlignConfig.TgrtQuestions, "max_topics") ?? int.MaxValue).ToList();
-
     /// <summary>Stage 1d (METHOD.md §2.4): the Self-Instruct instructions and the TGRT questions, shuffled with the run's seed, capped.</summary>
     private List<Query> Queries()
     {
@@ -234,7 +171,7 @@ public sealed class AlignPipeline(AlignRequest request, IAlignModels models, IAl
     private List<Query> VerboseQuestions()
     {
         List<Query> all = [.. Query.Read(Path.Combine(AlignStage.SelfAlign.Path(request.RunDirectory), QueriesFile)),
-            .. Identity().Select(e => new Query(e.Question, ""))];
+            .. _options.Identity().Select(e => new Query(e.Question, ""))];
         return Seeds.Shuffle(Seeds.Random(request.Seed, -4), all).Take(_config.OptionalInt(AlignConfig.VerboseClone, "max_queries") ?? int.MaxValue).ToList();
     }
 
