@@ -43,6 +43,7 @@ public sealed class AlignPipeline(AlignRequest request, IAlignModels models, IAl
                 {
                     display.Say($"{heading} — {stage.Purpose}");
                     var clock = Stopwatch.StartNew();
+                    var before = StageMarker.ElapsedBefore(folder);
                     int? kept;
                     try
                     {
@@ -54,10 +55,11 @@ public sealed class AlignPipeline(AlignRequest request, IAlignModels models, IAl
                     }
                     if (kept is null)
                     {
+                        StageMarker.SaveElapsed(folder, before + clock.Elapsed.TotalSeconds);
                         display.Say($"stopped in stage {stage.Id} {stage.Name}; what it finished is saved, and the same command resumes it.");
                         return new AlignOutcome(false, stage, AlignReport.MarkdownPath(request.RunDirectory));
                     }
-                    marker = new StageMarker(InputCount(stage, folder), kept.Value, clock.Elapsed.TotalSeconds);
+                    marker = new StageMarker(InputCount(stage, folder), kept.Value, before + clock.Elapsed.TotalSeconds);
                     marker.Write(folder);
                 }
                 else display.Say($"{heading}: complete, skipped");

@@ -13,6 +13,9 @@ public sealed record StageMarker(int In, int Kept, double Seconds)
 {
     public const string FileName = "complete.json";
 
+    /// <summary>The seconds of earlier, stopped invocations of a stage, so its time in the report counts them too.</summary>
+    public const string ElapsedFile = "elapsed_seconds.txt";
+
     public static string PathIn(string folder) => Path.Combine(folder, FileName);
 
     public static StageMarker? Read(string folder)
@@ -28,6 +31,18 @@ public sealed record StageMarker(int In, int Kept, double Seconds)
         {
             throw new DromedaryException($"{path}: not a stage marker ({e.Message}); delete it to rerun the stage.");
         }
+    }
+
+    public static double ElapsedBefore(string folder)
+    {
+        var path = Path.Combine(folder, ElapsedFile);
+        return File.Exists(path) && double.TryParse(File.ReadAllText(path), System.Globalization.CultureInfo.InvariantCulture, out var seconds) ? seconds : 0;
+    }
+
+    public static void SaveElapsed(string folder, double seconds)
+    {
+        Directory.CreateDirectory(folder);
+        AtomicFile.Write(Path.Combine(folder, ElapsedFile), Encoding.UTF8.GetBytes(seconds.ToString("F1", System.Globalization.CultureInfo.InvariantCulture)));
     }
 
     public void Write(string folder)
