@@ -51,7 +51,7 @@ public static class AlignRunFile
         comparable.Remove("dromedary");
         if (recorded is JsonObject saved) saved.Remove("dromedary");
         if (FirstDifference(recorded, comparable, "") is { } key)
-            throw new DromedaryException($"{path}: this run was made with other parameters ({key}: recorded {Show(At(recorded, key))}, asked {Show(At(comparable, key))}); " +
+            throw new DromedaryException($"{path}: this run was made with other parameters ({key}: recorded {At(recorded, key)}, asked {At(comparable, key)}); " +
                                          "rerun with the same ones, or choose another --out.");
     }
 
@@ -71,13 +71,16 @@ public static class AlignRunFile
         return JsonNode.DeepEquals(a, b) ? null : prefix.Length == 0 ? "(whole file)" : prefix;
     }
 
-    private static JsonNode? At(JsonNode? root, string path)
+    /// <summary>The value at a dotted path as JSON text, or "nothing" where the key is absent.</summary>
+    private static string At(JsonNode? root, string path)
     {
-        foreach (var key in path.Split('.')) root = root is JsonObject o && o.ContainsKey(key) ? o[key] : null;
-        return root;
+        foreach (var key in path.Split('.'))
+        {
+            if (root is not JsonObject o || !o.ContainsKey(key)) return "nothing";
+            root = o[key];
+        }
+        return root?.ToJsonString(JsonText.Compact) ?? "null";
     }
-
-    private static string Show(JsonNode? value) => value?.ToJsonString(JsonText.Compact) ?? "nothing";
 
     private static JsonObject TextFingerprints()
     {
