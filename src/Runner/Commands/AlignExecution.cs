@@ -1,5 +1,4 @@
 using Dromedary.SelfAlign.Align;
-using Spectre.Console;
 
 namespace Dromedary.Runner.Commands;
 
@@ -22,8 +21,9 @@ internal static class AlignExecution
         {
             var outcome = new AlignPipeline(request, new AlignModels(model), new AlignDisplay()).Run(stop.Token);
             if (!outcome.Completed) return 1;
-            AnsiConsole.MarkupLineInterpolated($"report: [bold]{outcome.Report}[/] (and report.html beside it)");
-            AnsiConsole.MarkupLineInterpolated($"chat with the result: [bold]dromedary chat --model {request.Base} --adapter {request.Final}[/]");
+            // Plain lines: a terminal-wide wrap would break the command for copying.
+            Console.Out.WriteLine($"report: {outcome.Report} (and report.html beside it)");
+            Console.Out.WriteLine($"chat with the result: dromedary chat --model {request.Base} --adapter {request.Final}");
             return 0;
         }
         finally
