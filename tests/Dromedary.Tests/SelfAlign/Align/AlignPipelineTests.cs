@@ -50,6 +50,9 @@ public class AlignPipelineTests(CompletedAlignRun done) : IClassFixture<Complete
         var report = File.ReadAllText(done.Outcome.Report);
         foreach (var stage in AlignStage.All) Assert.Contains($"## Stage {stage.Id}: {stage.Name}", report);
         Assert.Contains("3-engrave/loss.svg", report);
+        foreach (var stats in AlignStage.All.Select(s => Path.Combine(s.Path(Run), "stats.json")).Where(File.Exists))
+            foreach (var (rule, count) in System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(stats))!.AsObject())
+                Assert.Contains($"| {rule} | {count} |", report);
         var html = File.ReadAllText(Path.Combine(Run, AlignReport.HtmlFile));
         Assert.Equal(2, html.Split("<svg").Length - 1);
         Assert.Contains($"--adapter {Path.GetFullPath(done.Request.Final)}", report);

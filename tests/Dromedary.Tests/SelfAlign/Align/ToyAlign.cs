@@ -32,7 +32,7 @@ public static class ToyAlign
     public static AlignRequest Request(string run, string config = TinyConfig) =>
         new(ToyModel, run, AlignConfig.Parse(config, "test config"), Seed: 42, Precision: "fp32");
 
-    public static AlignOutcome Run(AlignRequest request, Models models, Display? display = null, CancellationToken cancel = default) =>
+    public static AlignOutcome Run(AlignRequest request, IAlignModels models, Display? display = null, CancellationToken cancel = default) =>
         new AlignPipeline(request, models, display ?? new Display()).Run(cancel);
 
     /// <summary>Loads the toy; counts loads; with <see cref="CancelAfter"/>, cancels once that many completions came back.</summary>
