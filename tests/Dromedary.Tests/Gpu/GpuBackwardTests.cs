@@ -147,7 +147,8 @@ public sealed class GpuBackwardTests(GpuSimulatorFixture fixture)
         using (var weight = Fp32Weight.Create(LinearSource.Fp32(weights, outputs, inputs)))
             matmul.BackwardInput(dY, rows, weight, expected);
         using var arena = new DeviceArena(Accelerator);
-        using var gw = GpuFp32Weight.Create(arena, LinearSource.Fp32(weights, outputs, inputs));
+        using var staging = new HostStaging(Accelerator);
+        using var gw = GpuFp32Weight.Create(arena, staging, LinearSource.Fp32(weights, outputs, inputs));
         using var gdy = Device(dY);
         using var gdx = Accelerator.Allocate1D<float>(expected.Length);
         new GpuFp32MatMul(Accelerator).BackwardInput(gdy.View, rows, gw, gdx.View);
@@ -174,7 +175,8 @@ public sealed class GpuBackwardTests(GpuSimulatorFixture fixture)
         using (var weight = Int8Weight.Create(source))
             matmul.BackwardInput(dY, rows, weight, expected);
         using var arena = new DeviceArena(Accelerator);
-        using var gw = GpuInt8Weight.Create(arena, source);
+        using var staging = new HostStaging(Accelerator);
+        using var gw = GpuInt8Weight.Create(arena, staging, source);
         using var gdy = Device(dY);
         using var gdx = Accelerator.Allocate1D<float>(expected.Length);
         using var gpu = new GpuInt8MatMul(Accelerator, GpuInt8Variant.Simt);
