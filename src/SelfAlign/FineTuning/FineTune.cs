@@ -58,13 +58,14 @@ public sealed class FineTune
     public TrainingOutcome Run(LlamaModel model, IProgress<TrainingProgress> progress, CancellationToken cancellation = default)
     {
         var maxTokens = _examples.Max(e => e.InputIds.Length);
+        var microBatch = _options.MicroBatch ?? PlannedMicroBatch(model, maxTokens);
         return _trainer.Run(_examples, _adapter,
-            start => LoraTrainingEngines.Create(model, start, maxTokens, (ulong)_options.Seed, new AdamWOptions()),
-            new TrainingPace(_options.MicroBatch ?? PlannedMicroBatch(model, maxTokens), _options.CheckpointEvery), progress, cancellation);
+            start => LoraTrainingEngines.Create(model, start, maxTokens, microBatch, (ulong)_options.Seed, new AdamWOptions()),
+            new TrainingPace(microBatch, _options.CheckpointEvery), progress, cancellation);
     }
 
     /// <summary>The largest power of two whose training plan fits the kernel set's memory, at most a step's batch.</summary>
-    /// <param name="maxTokens">The longest example: every sequence of a micro-batch is sized for it.</param>
+    /// <param name="maxTokens">The longest example: the engines' block holds micro-batch × it tokens, as the plan counts.</param>
     private int PlannedMicroBatch(LlamaModel model, int maxTokens)
     {
         var kernels = model.Kernels;
