@@ -42,7 +42,8 @@ internal sealed class TrainingLayer
     /// </summary>
     public void Forward(LoraWorkspace work, LayerBuffers b, ReadOnlySpan<float> input, Span<float> output, TokenBlock block)
     {
-        var (n, positions) = (block.Tokens, block.Positions);
+        var n = block.Tokens;
+        var positions = block.Positions;
         int d = _config.HiddenSize, kv = _config.KvDim, f = _config.IntermediateSize, heads = _config.Heads, headDim = _config.HeadDim;
         input = input[..(n * d)];
         var normed = b.AttentionInput.AsSpan(0, n * d);
@@ -80,15 +81,15 @@ internal sealed class TrainingLayer
     }
 
     /// <summary>
-    /// After <see cref="Forward"/> on the same input: turns <paramref name="gradient"/> [n, hidden], the loss's
+    /// After <see cref="Forward"/> on the same input: turns <paramref name="gradient"/> [block tokens, hidden], the loss's
     /// gradient at the layer's output, into the gradient at its input, adding the adapter's gradients on the way.
-    /// Without <paramref name="inputGradient"/> (the first block) the input gradient is not computed.
+    /// Without <paramref name="inputGradient"/> (the first layer) the input gradient is not computed.
     /// </summary>
-    public void Backward(LoraWorkspace work, LayerBuffers b, ReadOnlySpan<float> input, Span<float> gradient, int n,
-        ReadOnlySpan<int> positions, bool inputGradient, LoraGradients gradients, in DropoutKey key)
+    public void Backward(LoraWorkspace work, LayerBuffers b, ReadOnlySpan<float> input, Span<float> gradient, TokenBlock block,
+        bool inputGradient, LoraGradients gradients)
     {
         var ops = new AdapterGradients(this, work, gradients, block);
-        BlockBackward.Run(ref ops, _config, b, _model.Set.CpuAttention, _model.Rope, input, gradient, n, positions, inputGradient);
+        BlockBackward.Run(ref ops, _config, b, _model.Set.CpuAttention, _model.Rope, input, gradient, block.Bounds, block.Positions, inputGradient);
     }
 
     private LoraLinear Projection(LoraTarget target) => _projections[(int)target];

@@ -1,6 +1,7 @@
 using Dromedary.Kernels;
 using Dromedary.Model.Config;
 using Dromedary.Model.Llama;
+using Dromedary.Model.Lora;
 using Dromedary.Model.Planning;
 using Dromedary.Training.Lora;
 
