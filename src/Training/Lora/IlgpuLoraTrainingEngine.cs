@@ -74,7 +74,7 @@ public sealed class IlgpuLoraTrainingEngine : ILoraTrainingEngine
             _ops.Dispose();
             throw;
         }
-        _block = new TokenBlock(new int[blockTokens], new int[blockTokens], new int[blockTokens], maxTokens, _config);
+        _block = new TokenBlock(new int[blockTokens], new int[blockTokens], new int[blockTokens], maxTokens, _config.VocabSize);
         _hostLosses = new float[_losses.Length];
     }
 

@@ -59,7 +59,7 @@ public sealed class LoraTrainingPass : IDisposable
         _work = new LoraWorkspace(_model.Set, _floats, new LoraDropout(adapter.Config.Dropout, dropoutSeed));
         _layerInputs = Enumerable.Range(0, _config.Layers + 1).Select(l => _floats[$"layer {l} input"]).ToArray();
         (_normed, _gradient, _logits) = (_floats["final normed"], _floats["residual gradient"], _floats["logits chunk"]);
-        _block = new TokenBlock(ints["token ids"], ints["positions"], ints["targets"], maxTokens, _config);
+        _block = new TokenBlock(ints["token ids"], ints["positions"], ints["targets"], maxTokens, _config.VocabSize);
         _headChunk = headChunk;
         ActivationBytes = list.Sum(b => (long)b.Rows * b.Cols * sizeof(int));
     }

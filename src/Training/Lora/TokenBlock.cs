@@ -1,5 +1,3 @@
-using Dromedary.Model.Config;
-
 namespace Dromedary.Training.Lora;
 
 /// <summary>
@@ -11,7 +9,7 @@ namespace Dromedary.Training.Lora;
 /// <param name="ids">The block's token ids (capacity = the block's tokens); <paramref name="positions"/> and
 /// <paramref name="targets"/> alike: the pass's own buffers (host staging for a device pass).</param>
 /// <param name="maxSequenceTokens">The longest sequence the pass takes.</param>
-internal sealed class TokenBlock(int[] ids, int[] positions, int[] targets, int maxSequenceTokens, LlamaConfig config)
+internal sealed class TokenBlock(int[] ids, int[] positions, int[] targets, int maxSequenceTokens, int vocabSize)
 {
     private readonly int[] _bounds = new int[ids.Length + 1];
     private readonly DropoutKey[] _keys = new DropoutKey[ids.Length];
@@ -48,7 +46,7 @@ internal sealed class TokenBlock(int[] ids, int[] positions, int[] targets, int 
         var next = from;
         for (; next < sequences.Count; next++)
         {
-            var n = TrainingTargets.Fill(sequences[next], next, maxSequenceTokens, config.VocabSize, _sequenceTargets);
+            var n = TrainingTargets.Fill(sequences[next], next, maxSequenceTokens, vocabSize, _sequenceTargets);
             if (n == 0) continue;
             var start = Tokens;
             if (start + n > Capacity) break;
