@@ -165,7 +165,10 @@ public sealed class LoraTrainingPassTests(ITestOutputHelper output)
         AssertClose(whole, split, 1e-5);
     }
 
-    /// <summary>The head's logits in chunks of 5 rows (three chunks for 13 positions) give the one-chunk loss and gradients.</summary>
+    /// <summary>
+    /// The head's logits in chunks of 5 rows (seven chunks for the block's 31 positions) give the one-chunk loss and
+    /// gradients, to fp32 order: the head's GEMM groups 31 rows otherwise than 5 (measured 4e-10 relative on the loss).
+    /// </summary>
     [Fact]
     public void Head_chunks_change_nothing()
     {
@@ -176,7 +179,8 @@ public sealed class LoraTrainingPassTests(ITestOutputHelper output)
         using var whole = new LoraTrainingPass(loaded.Model, adapter, MaxTokens, 1);
         using var chunked = new LoraTrainingPass(loaded.Model, adapter, MaxTokens, 1, 1, headChunk: 5);
         var (expected, actual) = (new LoraGradients(adapter), new LoraGradients(adapter));
-        Assert.Equal(whole.ForwardBackward(sequences, scale, expected, 0, 0), chunked.ForwardBackward(sequences, scale, actual, 0, 0), 1e-12);
+        var loss = whole.ForwardBackward(sequences, scale, expected, 0, 0);
+        Assert.Equal(loss, chunked.ForwardBackward(sequences, scale, actual, 0, 0), loss * 1e-7);
         for (var i = 0; i < adapter.Matrices.Count; i++)
         {
             Assert.Equal(expected.A[i], actual.A[i], (a, b) => Math.Abs(a - b) <= 1e-6f * Math.Max(1, Math.Abs(a)));

@@ -30,8 +30,8 @@ public sealed class LoraTrainerTests(ITestOutputHelper output)
     /// <summary>
     /// Micro-batches of 1 and of 3 on the same steps (dropout on; masks are keyed by a sequence's place in the step).
     /// These were equal to the bit while every sequence ran alone; a micro-batch of 3 now runs as one block, whose
-    /// adapter gradients sum the block's tokens at once, so the adapters agree to fp32 summation order, amplified by
-    /// Adam's first steps (≈ lr·g/|g|) on the smallest gradient entries: within 1e-4 of lr 1e-2 steps.
+    /// adapter gradients sum the block's tokens at once, so the adapters agree to fp32 summation order (measured 5e-8
+    /// after two lr 1e-2 steps; Adam's first steps, ≈ lr·g/|g|, could amplify it on the smallest gradient entries).
     /// </summary>
     [Fact]
     public void Micro_batches_of_one_train_as_one_batch()
@@ -52,7 +52,7 @@ public sealed class LoraTrainerTests(ITestOutputHelper output)
             largest = Math.Max(largest, a.Matrices[i].B.Zip(b.Matrices[i].B).Max(p => Math.Abs(p.First - p.Second)));
         }
         output.WriteLine($"largest adapter difference {largest}");
-        Assert.True(largest <= 1e-4, $"largest adapter difference {largest}");
+        Assert.True(largest <= 1e-6, $"largest adapter difference {largest}");
     }
 
     /// <summary>
