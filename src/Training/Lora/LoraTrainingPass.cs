@@ -20,7 +20,6 @@ public sealed class LoraTrainingPass : IDisposable
     private readonly CpuBaseModel _model;
     private readonly LlamaConfig _config;
     private readonly TrainingLayer[] _layers;
-    private readonly Dictionary<string, float[]> _floats;
     private readonly LayerBuffers _buffers;
     private readonly LoraWorkspace _work;
     private readonly float[][] _layerInputs;
@@ -53,12 +52,12 @@ public sealed class LoraTrainingPass : IDisposable
         // The activations of the list; the adapter, its gradients and moments are the adapter's and the engine's arrays.
         var list = TrainingBuffers.For(_config, adapter.Config, blockTokens, headChunk)
             .Where(b => b.Part >= TrainingMemory.SavedInputs && !b.DeviceOnly).ToList();
-        _floats = list.Where(b => !b.Integer).ToDictionary(b => b.Name, b => new float[(long)b.Rows * b.Cols]);
+        var floats = list.Where(b => !b.Integer).ToDictionary(b => b.Name, b => new float[(long)b.Rows * b.Cols]);
         var ints = list.Where(b => b.Integer).ToDictionary(b => b.Name, b => new int[(long)b.Rows * b.Cols]);
-        _buffers = new LayerBuffers(_floats);
-        _work = new LoraWorkspace(_model.Set, _floats, new LoraDropout(adapter.Config.Dropout, dropoutSeed));
-        _layerInputs = Enumerable.Range(0, _config.Layers + 1).Select(l => _floats[$"layer {l} input"]).ToArray();
-        (_normed, _gradient, _logits) = (_floats["final normed"], _floats["residual gradient"], _floats["logits chunk"]);
+        _buffers = new LayerBuffers(floats);
+        _work = new LoraWorkspace(_model.Set, floats, new LoraDropout(adapter.Config.Dropout, dropoutSeed));
+        _layerInputs = Enumerable.Range(0, _config.Layers + 1).Select(l => floats[$"layer {l} input"]).ToArray();
+        (_normed, _gradient, _logits) = (floats["final normed"], floats["residual gradient"], floats["logits chunk"]);
         _block = new TokenBlock(ints["token ids"], ints["positions"], ints["targets"], maxTokens, _config.VocabSize);
         _headChunk = headChunk;
         ActivationBytes = list.Sum(b => (long)b.Rows * b.Cols * sizeof(int));
