@@ -14,8 +14,8 @@ namespace Dromedary.Tests.Gpu;
 /// The ILGPU training engine (on the simulator here) against the CPU pieces it mirrors — <see cref="LoraTrainingPass"/>,
 /// <see cref="GradientNorm"/> and <see cref="CpuAdamW"/> — on the tiny fixture model: rank 4 on all seven
 /// projections with random A and B (every path of the backward is live), dropout 0.1 (the masks must be the CPU's),
-/// weight decay, clipping that bites, two optimizer steps on two short sequences (≤ 8 tokens: the simulator runs
-/// one OS thread per GPU thread).
+/// weight decay, clipping that bites, two optimizer steps on two short sequences packed as one block on both sides
+/// (≤ 8 tokens each: the simulator runs one OS thread per GPU thread).
 /// </summary>
 [Collection(GpuSimulatorCollection.Name)]
 public sealed class GpuLoraTrainingEngineTests(ITestOutputHelper output)
