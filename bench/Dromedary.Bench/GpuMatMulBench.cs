@@ -67,7 +67,8 @@ internal static partial class GpuMatMulBench
         var values = new float[(long)m * k];
         for (var i = 0; i < values.Length; i++) values[i] = (float)(random.NextDouble() * 2 - 1);
         using var arena = new DeviceArena(accelerator);
-        using var weight = GpuInt8Weight.Create(arena, LinearSource.Int8(MemoryMarshal.Cast<byte, sbyte>(levels), scales, n, k, k));
+        using var staging = new HostStaging(accelerator);
+        using var weight = GpuInt8Weight.Create(arena, staging, LinearSource.Int8(MemoryMarshal.Cast<byte, sbyte>(levels), scales, n, k, k));
         using var x = accelerator.Allocate1D(values);
         using var y = accelerator.Allocate1D<float>((long)m * n);
         float[]? simt = null;

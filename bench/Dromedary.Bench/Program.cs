@@ -1,7 +1,8 @@
 using BenchmarkDotNet.Running;
 using Dromedary.Bench;
 
-// `e2e [threads] [kernels]` runs the end-to-end prefill/decode benchmark; `train [threads] [steps]` the LoRA step;
+// `e2e [threads] [kernels]` runs the end-to-end prefill/decode benchmark; `train [threads] [steps] [micro-batch] [tokens]`
+// the LoRA step (a micro-batch above 1: as one block beside one sequence per call);
 // `gen [threads] [kernels] [requests]` the batched engine on a shared-prefix workload; `gpu [ptx-dir]` the GPU
 // int8 matmul; `rouge [pool] [candidates]` the ROUGE-L novelty filter; anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "e2e") return EndToEndBench.Run(args);

@@ -88,11 +88,11 @@ public sealed class GpuFp32Weight : LinearWeight
     public ArrayView<float> View => _buffer.View;
     public override long Bytes => _buffer.Bytes;
 
-    public static GpuFp32Weight Create(DeviceArena arena, in LinearSource source)
+    public static GpuFp32Weight Create(DeviceArena arena, HostStaging staging, in LinearSource source)
     {
         if (source.IsQuantized) throw new ArgumentException("an fp32 weight needs fp32 values", nameof(source));
         var weight = new GpuFp32Weight(arena.Allocate<float>(source.Values.Length), source.Rows, source.Cols);
-        weight.View.SubView(0, source.Values.Length).CopyFromCPU(source.Values);
+        staging.Upload(source.Values, weight.View);
         return weight;
     }
 

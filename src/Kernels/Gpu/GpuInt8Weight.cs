@@ -17,9 +17,6 @@ public sealed class GpuInt8Weight : LinearWeight
     /// <summary>Weight rows per GEMM tile; rows are padded to a multiple of it.</summary>
     public const int RowAlignment = 64;
 
-    /// <summary>Host rows packed per upload, bounding the staging array.</summary>
-    private const int UploadRows = 1024;
-
     private readonly DeviceBuffer<int> _values;
     private readonly DeviceBuffer<float> _scales;
 
@@ -58,7 +55,7 @@ public sealed class GpuInt8Weight : LinearWeight
         return DeviceArena.RoundUp(paddedRows * paddedCols) + DeviceArena.RoundUp(paddedRows * ((cols + groupSize - 1) / groupSize) * sizeof(float));
     }
 
-    public static GpuInt8Weight Create(DeviceArena arena, in LinearSource source)
+    public static GpuInt8Weight Create(DeviceArena arena, HostStaging staging, in LinearSource source)
     {
         if (!source.IsQuantized) throw new ArgumentException("an int8 weight needs a quantized source", nameof(source));
         int rows = source.Rows, cols = source.Cols, groupSize = source.GroupSize;
@@ -71,7 +68,7 @@ public sealed class GpuInt8Weight : LinearWeight
         var weight = new GpuInt8Weight(arena, rows, cols, groupSize);
         try
         {
-            weight.Upload(source.Quantized, source.Scales);
+            weight.Upload(staging, source.Quantized, source.Scales);
         }
         catch
         {
@@ -81,22 +78,23 @@ public sealed class GpuInt8Weight : LinearWeight
         return weight;
     }
 
-    private void Upload(ReadOnlySpan<sbyte> quantized, ReadOnlySpan<float> scales)
+    private void Upload(HostStaging staging, ReadOnlySpan<sbyte> quantized, ReadOnlySpan<float> scales)
     {
-        // Padding must be zeros: the kernels multiply it. Staged rows keep the zeros past Cols from allocation.
+        // Padding must be zeros: the kernels multiply it. Rows are packed into the staging half with their padding.
         _values.View.MemSetToZero();
         _scales.View.MemSetToZero();
-        var rowInts = PaddedCols / 4;
-        var staging = new int[Math.Min(Rows, UploadRows) * rowInts];
-        var bytes = MemoryMarshal.AsBytes(staging.AsSpan());
-        for (var first = 0; first < Rows; first += UploadRows)
+        var values = _values.View.Cast<byte>();
+        var rowsPerSend = HostStaging.HalfBytes / PaddedCols;
+        for (var first = 0; first < Rows; first += rowsPerSend)
         {
-            var count = Math.Min(UploadRows, Rows - first);
+            var count = Math.Min(rowsPerSend, Rows - first);
+            var half = staging.Claim()[..(count * PaddedCols)];
+            half.Clear();
             for (var r = 0; r < count; r++)
-                MemoryMarshal.AsBytes(quantized.Slice((first + r) * Cols, Cols)).CopyTo(bytes.Slice(r * PaddedCols));
-            _values.View.SubView((long)first * rowInts, (long)count * rowInts).CopyFromCPU(ref staging[0], (long)count * rowInts);
+                MemoryMarshal.AsBytes(quantized.Slice((first + r) * Cols, Cols)).CopyTo(half.Slice(r * PaddedCols));
+            staging.Send(values.SubView((long)first * PaddedCols, (long)count * PaddedCols));
         }
-        _scales.View.SubView(0, scales.Length).CopyFromCPU(ref MemoryMarshal.GetReference(scales), scales.Length);
+        staging.Upload(scales, _scales.View);
     }
 
     public override void Dispose()

@@ -32,6 +32,7 @@ public sealed partial class IlgpuKernelSet : IKernelSet
     private readonly GpuSwiGlu _swiGlu;
     private readonly GpuResidual _residual;
     private readonly GpuLogSoftmax _logSoftmax;
+    private HostStaging? _staging;
 
     /// <param name="runtime">owned by the set from now on, disposed with it (also when this constructor fails).</param>
     /// <param name="int8Variant">the int8 matmul: SIMT anywhere, or tensor-core mma.sync on CUDA sm_80 and newer.</param>
@@ -109,7 +110,10 @@ public sealed partial class IlgpuKernelSet : IKernelSet
     }
 
     public LinearWeight CreateLinear(in LinearSource source) =>
-        source.IsQuantized ? GpuInt8Weight.Create(_arena, source) : GpuFp32Weight.Create(_arena, source);
+        source.IsQuantized ? GpuInt8Weight.Create(_arena, Staging, source) : GpuFp32Weight.Create(_arena, Staging, source);
+
+    /// <summary>Pinned host memory for weight uploads, made on the first one.</summary>
+    private HostStaging Staging => _staging ??= new HostStaging(_accelerator);
 
     public long LinearBytes(int rows, int cols, int groupSize) =>
         groupSize == 0 ? DeviceArena.RoundUp((long)rows * cols * sizeof(float)) : GpuInt8Weight.BytesFor(rows, cols, groupSize);
@@ -141,7 +145,7 @@ public sealed partial class IlgpuKernelSet : IKernelSet
     public VectorWeight CreateVector(ReadOnlySpan<float> values)
     {
         var buffer = _arena.Allocate<float>(values.Length);
-        buffer.View.CopyFromCPU(values);
+        Staging.Upload(values, buffer.View);
         return new GpuVector(buffer);
     }
 
@@ -152,7 +156,7 @@ public sealed partial class IlgpuKernelSet : IKernelSet
         if (data.Length != (long)rows * cols * type.SizeOf())
             throw new ArgumentException($"embedding [{rows}, {cols}] of {type} needs {(long)rows * cols * type.SizeOf()} bytes, got {data.Length}");
         var table = new GpuEmbeddingTable(_arena.Allocate<byte>(data.Length), type, rows, cols);
-        table.View.SubView(0, data.Length).CopyFromCPU(data);
+        Staging.Upload(data, table.View);
         return table;
     }
 
@@ -170,8 +174,8 @@ public sealed partial class IlgpuKernelSet : IKernelSet
         }
         var cosBuffer = _arena.Allocate<float>(cos.Length);
         var sinBuffer = _arena.Allocate<float>(sin.Length);
-        cosBuffer.View.CopyFromCPU(cos);
-        sinBuffer.View.CopyFromCPU(sin);
+        Staging.Upload<float>(cos, cosBuffer.View);
+        Staging.Upload<float>(sin, sinBuffer.View);
         return new GpuRopeTable(cosBuffer, sinBuffer, headDim, maxPositions);
     }
 
@@ -319,6 +323,7 @@ public sealed partial class IlgpuKernelSet : IKernelSet
     public void Dispose()
     {
         _int8.Dispose();
+        _staging?.Dispose();
         _tokens.Dispose();
         _positions.Dispose();
         _partials.Dispose();

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Dromedary.Model.Generation;
 using Dromedary.Model.Tokenization;
 using Dromedary.SelfAlign.Jobs;
+using Dromedary.SelfAlign.Runs;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -86,14 +87,13 @@ internal sealed class GenerateCommand : Command<GenerateCommand.Settings>
     private static int CompleteFile(Settings settings, CancellationToken cancellation)
     {
         var prompts = PromptFile.Read(settings.Prompts!);
-        var resume = JsonLinesResume.Scan(settings.Out!, PromptFile.IdField);
-        if (resume.Repair is { } repair) Console.Error.WriteLine(repair);
-        var pending = CompletionJob.Pending(prompts, resume.Done);
+        using var output = JsonlLog.Open(settings.Out!, PromptFile.IdField);
+        if (output.Repair is { } repair) Console.Error.WriteLine(repair);
+        var pending = CompletionJob.Pending(prompts, output.Keys);
         Console.Error.WriteLine($"{prompts.Count} prompts: {prompts.Count - pending.Count} already in {settings.Out}, {pending.Count} to generate.");
         if (pending.Count == 0) return 0;
 
         using var opened = ModelOpener.Open(settings, settings.Engine);
-        using var output = JsonLinesWriter.Append(settings.Out!);
         var engine = CompletionEngines.Create(opened, settings);
         var options = Options(settings, opened.Tokenizer);
         var clock = Stopwatch.StartNew();

@@ -58,20 +58,21 @@ public sealed class FineTune
     public TrainingOutcome Run(LlamaModel model, IProgress<TrainingProgress> progress, CancellationToken cancellation = default)
     {
         var maxTokens = _examples.Max(e => e.InputIds.Length);
+        // A micro-batch above the step's batch would only size a larger block than any step fills.
+        var microBatch = Math.Min(_options.MicroBatch ?? PlannedMicroBatch(model, maxTokens), _options.Batch);
         return _trainer.Run(_examples, _adapter,
-            start => LoraTrainingEngines.Create(model, start, maxTokens, (ulong)_options.Seed, new AdamWOptions()),
-            new TrainingPace(_options.MicroBatch ?? PlannedMicroBatch(model, maxTokens), _options.CheckpointEvery), progress, cancellation);
+            start => LoraTrainingEngines.Create(model, start, maxTokens, microBatch, (ulong)_options.Seed, new AdamWOptions()),
+            new TrainingPace(microBatch, _options.CheckpointEvery), progress, cancellation);
     }
 
-    /// <summary>The largest power of two whose training plan fits the kernel set's memory, at most a step's batch.</summary>
-    /// <param name="maxTokens">The longest example: every sequence of a micro-batch is sized for it.</param>
+    /// <summary>The largest power of two whose training plan fits the kernel set's memory.</summary>
+    /// <param name="maxTokens">The longest example: the engines' block holds micro-batch × it tokens, as the plan counts.</param>
     private int PlannedMicroBatch(LlamaModel model, int maxTokens)
     {
         var kernels = model.Kernels;
         // Group size 0 (a scale per row): a grouped int8 checkpoint adds under 1 % of scales, noise beside the activations.
         var plan = new TrainingPlanOptions(model.Precision, 0, _adapter.Config, 1, maxTokens);
-        var (chosen, _) = TrainingPlanner.ChooseMicroBatch(model.Config, kernels, plan, kernels.MemoryCapacity, $"the memory of kernel set '{kernels.Name}'");
-        return Math.Min(chosen, _options.Batch);
+        return TrainingPlanner.ChooseMicroBatch(model.Config, kernels, plan, kernels.MemoryCapacity, $"the memory of kernel set '{kernels.Name}'").MicroBatch;
     }
 
     /// <summary>The examples, and what fixes them (for the resume check): the data's hash, format, template, cutoff.</summary>

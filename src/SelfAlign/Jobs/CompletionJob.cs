@@ -1,5 +1,7 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Dromedary.Model.Generation;
+using Dromedary.SelfAlign.Runs;
 
 namespace Dromedary.SelfAlign.Jobs;
 
@@ -20,7 +22,7 @@ public static class CompletionJob
         prompts.Where(prompt => !done.Contains(prompt.Id)).ToArray();
 
     /// <summary>Completes <paramref name="pending"/> and appends one record per completion; progress counts records written.</summary>
-    public static void Run(IReadOnlyList<PromptRecord> pending, JsonLinesWriter output, ICompletionEngine engine, GenerationOptions options,
+    public static void Run(IReadOnlyList<PromptRecord> pending, JsonlLog output, ICompletionEngine engine, GenerationOptions options,
         IProgress<(int Done, int Total)> progress, CancellationToken cancel = default)
     {
         var byId = pending.ToDictionary(prompt => prompt.Id);
@@ -30,7 +32,7 @@ public static class CompletionJob
         progress.Report((0, pending.Count));
         foreach (var completion in engine.Complete(requests, cancel))
         {
-            output.Write(writer => WriteRecord(writer, byId[completion.Id].Fields, completion));
+            output.Append(Record(byId[completion.Id].Fields, completion));
             progress.Report((++written, pending.Count));
         }
     }
@@ -38,14 +40,14 @@ public static class CompletionJob
     /// <summary>How a finish reason is written: "end_of_sequence", "stop_string", "max_tokens", "context_full".</summary>
     public static string FinishName(FinishReason finish) => JsonNamingPolicy.SnakeCaseLower.ConvertName(finish.ToString());
 
-    private static void WriteRecord(Utf8JsonWriter writer, JsonElement fields, Completion completion)
+    private static JsonObject Record(JsonElement fields, Completion completion)
     {
-        writer.WriteStartObject();
+        var record = new JsonObject();
         foreach (var field in fields.EnumerateObject())
-            if (field.Name is not (CompletionField or FinishField or TokensField)) field.WriteTo(writer);
-        writer.WriteString(CompletionField, completion.Text);
-        writer.WriteString(FinishField, FinishName(completion.Finish));
-        writer.WriteNumber(TokensField, completion.Tokens.Length);
-        writer.WriteEndObject();
+            if (field.Name is not (CompletionField or FinishField or TokensField)) record[field.Name] = JsonNode.Parse(field.Value.GetRawText());
+        record[CompletionField] = completion.Text;
+        record[FinishField] = FinishName(completion.Finish);
+        record[TokensField] = completion.Tokens.Length;
+        return record;
     }
 }

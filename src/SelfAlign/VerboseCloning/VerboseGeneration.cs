@@ -2,6 +2,7 @@ using System.Text.Json;
 using Dromedary.Model.Generation;
 using Dromedary.SelfAlign.Data;
 using Dromedary.SelfAlign.Jobs;
+using Dromedary.SelfAlign.Runs;
 
 namespace Dromedary.SelfAlign.VerboseCloning;
 
@@ -32,14 +33,14 @@ public static class VerboseGeneration
     {
         if (!resume && File.Exists(rawPath) && new FileInfo(rawPath).Length > 0)
             throw new DromedaryException($"{rawPath} already holds answers; pass --resume to continue, or choose another --out folder.");
-        var scan = JsonLinesResume.Scan(rawPath, IdField);
+        var scan = JsonlLog.Scan(rawPath, IdField);
         return (CompletionJob.Pending(prompts, scan.Done), scan);
     }
 
     public static void Run(IReadOnlyList<PromptRecord> pending, string rawPath, ICompletionEngine engine, GenerationOptions options,
         IProgress<(int Done, int Total)> progress, CancellationToken cancel = default)
     {
-        using var writer = JsonLinesWriter.Append(rawPath);
-        CompletionJob.Run(pending, writer, engine, options, progress, cancel);
+        using var raw = JsonlLog.Open(rawPath, IdField);
+        CompletionJob.Run(pending, raw, engine, options, progress, cancel);
     }
 }

@@ -24,13 +24,16 @@ internal interface IBlockGradients
 internal static class BlockBackward
 {
     /// <summary>
-    /// Turns <paramref name="gradient"/> [n, hidden], the loss's gradient at the block's output, into the gradient at
+    /// Turns <paramref name="gradient"/> [n, hidden] (n tokens of packed sequences, sequence s rows
+    /// bounds[s] .. bounds[s + 1] − 1, attending only within itself), the loss's gradient at the block's output, into the gradient at
     /// its input in place. Without <paramref name="inputGradient"/> (the first block of a LoRA pass) it stops once
     /// the parameters have their gradients.
     /// </summary>
     public static void Run<T>(ref T ops, LlamaConfig config, LayerBuffers b, CpuAttention attention, CpuRopeTable rope,
-        ReadOnlySpan<float> input, Span<float> gradient, int n, ReadOnlySpan<int> positions, bool inputGradient) where T : IBlockGradients
+        ReadOnlySpan<float> input, Span<float> gradient, ReadOnlySpan<int> bounds, ReadOnlySpan<int> positions, bool inputGradient)
+        where T : IBlockGradients
     {
+        var n = bounds[^1];
         int d = config.HiddenSize, kv = config.KvDim, f = config.IntermediateSize, heads = config.Heads, headDim = config.HeadDim;
         gradient = gradient[..(n * d)];
         var normGradient = b.NormInputGradient.AsSpan(0, n * d);
@@ -55,8 +58,8 @@ internal static class BlockBackward
 
         // Attention half: residual = input + o(attention(rope(q(a)), rope(k(a)), v(a))), a = norm(input).
         ops.Linear(LoraTarget.Output, b.Attention.AsSpan(0, n * d), gradient, n, attentionGradient, false);
-        // The whole key and value buffers go in as the cache, as in the forward.
-        attention.Backward(b.Query.AsSpan(0, n * d), b.Key, b.Value, n, 0, heads, config.KvHeads, headDim,
+        // The whole key and value buffers go in, as in the forward.
+        CpuSegmentedAttention.Backward(attention, b.Query.AsSpan(0, n * d), b.Key, b.Value, bounds, heads, config.KvHeads, headDim,
             attentionGradient, queryGradient, keyGradient, valueGradient);
         CpuRope.ApplyBackward(queryGradient, n, heads, headDim, positions, rope);
         CpuRope.ApplyBackward(keyGradient, n, config.KvHeads, headDim, positions, rope);

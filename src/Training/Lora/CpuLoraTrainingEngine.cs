@@ -16,9 +16,10 @@ internal sealed class CpuLoraTrainingEngine : ILoraTrainingEngine
     private readonly CpuAdamW _adamW;
     private readonly float[][] _firstA, _secondA, _firstB, _secondB;
 
-    public CpuLoraTrainingEngine(LlamaModel model, CpuKernelSet set, LoraAdapter adapter, int maxTokens, ulong seed, AdamWOptions options)
+    public CpuLoraTrainingEngine(LlamaModel model, CpuKernelSet set, LoraAdapter adapter, int maxTokens, int microBatch, ulong seed,
+        AdamWOptions options)
     {
-        _pass = new LoraTrainingPass(model, adapter, maxTokens, seed);
+        _pass = new LoraTrainingPass(model, adapter, maxTokens, seed, microBatch);
         _gradients = new LoraGradients(adapter);
         _adamW = new CpuAdamW(set.Pool, options);
         _firstA = Zeros(_gradients.A);

@@ -1,33 +1,33 @@
-using Dromedary.Model.Config;
 using ILGPU;
 
 namespace Dromedary.Training.Lora;
 
 /// <summary>
-/// <see cref="LayerBuffers"/> in device memory: one layer's activations and their gradients for up to maxTokens
-/// tokens, shared by all layers (each layer is recomputed from its saved input just before its backward).
+/// <see cref="LayerBuffers"/> in device memory: one layer's activations and their gradients for a whole block,
+/// shared by all layers (each layer is recomputed from its saved input just before its backward).
 /// </summary>
-internal sealed class GpuLayerBuffers(GpuTrainingOps memory, LlamaConfig config, int maxTokens)
+/// <param name="b">The engine's views by their names in <see cref="TrainingBuffers"/>.</param>
+internal sealed class GpuLayerBuffers(IReadOnlyDictionary<string, ArrayView<float>> b)
 {
-    public ArrayView<float> AttentionInput { get; } = memory.Floats("attention input", (long)maxTokens * config.HiddenSize);
-    public ArrayView<float> Query { get; } = memory.Floats("query", (long)maxTokens * config.HiddenSize);
-    public ArrayView<float> Key { get; } = memory.Floats("key", (long)maxTokens * config.KvDim);
-    public ArrayView<float> Value { get; } = memory.Floats("value", (long)maxTokens * config.KvDim);
-    public ArrayView<float> Attention { get; } = memory.Floats("attention", (long)maxTokens * config.HiddenSize);
-    public ArrayView<float> Projection { get; } = memory.Floats("projection", (long)maxTokens * config.HiddenSize);
-    public ArrayView<float> Residual { get; } = memory.Floats("residual", (long)maxTokens * config.HiddenSize);
-    public ArrayView<float> MlpInput { get; } = memory.Floats("mlp input", (long)maxTokens * config.HiddenSize);
-    public ArrayView<float> Gate { get; } = memory.Floats("gate", (long)maxTokens * config.IntermediateSize);
-    public ArrayView<float> Up { get; } = memory.Floats("up", (long)maxTokens * config.IntermediateSize);
-    public ArrayView<float> Product { get; } = memory.Floats("product", (long)maxTokens * config.IntermediateSize);
+    public ArrayView<float> AttentionInput { get; } = b["attention input"];
+    public ArrayView<float> Query { get; } = b["query"];
+    public ArrayView<float> Key { get; } = b["key"];
+    public ArrayView<float> Value { get; } = b["value"];
+    public ArrayView<float> Attention { get; } = b["attention"];
+    public ArrayView<float> Projection { get; } = b["projection"];
+    public ArrayView<float> Residual { get; } = b["residual"];
+    public ArrayView<float> MlpInput { get; } = b["mlp input"];
+    public ArrayView<float> Gate { get; } = b["gate"];
+    public ArrayView<float> Up { get; } = b["up"];
+    public ArrayView<float> Product { get; } = b["product"];
 
-    public ArrayView<float> ProductGradient { get; } = memory.Floats("product gradient", (long)maxTokens * config.IntermediateSize);
-    public ArrayView<float> GateGradient { get; } = memory.Floats("gate gradient", (long)maxTokens * config.IntermediateSize);
-    public ArrayView<float> UpGradient { get; } = memory.Floats("up gradient", (long)maxTokens * config.IntermediateSize);
-    public ArrayView<float> NormInputGradient { get; } = memory.Floats("norm input gradient", (long)maxTokens * config.HiddenSize);
-    public ArrayView<float> NormOutputGradient { get; } = memory.Floats("norm output gradient", (long)maxTokens * config.HiddenSize);
-    public ArrayView<float> AttentionGradient { get; } = memory.Floats("attention gradient", (long)maxTokens * config.HiddenSize);
-    public ArrayView<float> QueryGradient { get; } = memory.Floats("query gradient", (long)maxTokens * config.HiddenSize);
-    public ArrayView<float> KeyGradient { get; } = memory.Floats("key gradient", (long)maxTokens * config.KvDim);
-    public ArrayView<float> ValueGradient { get; } = memory.Floats("value gradient", (long)maxTokens * config.KvDim);
+    public ArrayView<float> ProductGradient { get; } = b["product gradient"];
+    public ArrayView<float> GateGradient { get; } = b["gate gradient"];
+    public ArrayView<float> UpGradient { get; } = b["up gradient"];
+    public ArrayView<float> NormInputGradient { get; } = b["norm input gradient"];
+    public ArrayView<float> NormOutputGradient { get; } = b["norm output gradient"];
+    public ArrayView<float> AttentionGradient { get; } = b["attention gradient"];
+    public ArrayView<float> QueryGradient { get; } = b["query gradient"];
+    public ArrayView<float> KeyGradient { get; } = b["key gradient"];
+    public ArrayView<float> ValueGradient { get; } = b["value gradient"];
 }

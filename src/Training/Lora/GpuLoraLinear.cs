@@ -9,22 +9,24 @@ namespace Dromedary.Training.Lora;
 internal readonly record struct GpuLoraViews(ArrayView<float> A, ArrayView<float> B, ArrayView<float> GradientA, ArrayView<float> GradientB);
 
 /// <summary>
-/// <see cref="LoraWorkspace"/> in device memory: scratch rows every projection of the pass shares (one runs at a
-/// time), and the dropout whose masks <see cref="GpuDropout"/> reproduces from the same hash keys as the CPU's.
+/// <see cref="LoraWorkspace"/> in device memory: scratch rows for a whole block that every projection of the pass
+/// shares (one runs at a time), and the dropout whose masks <see cref="GpuDropout"/> reproduces from the same hash
+/// keys as the CPU's.
 /// </summary>
-internal sealed class GpuLoraWorkspace(GpuTrainingOps memory, int maxTokens, int maxInFeatures, int rank, LoraDropout dropout)
+/// <param name="b">The engine's views by their names in <see cref="TrainingBuffers"/>.</param>
+internal sealed class GpuLoraWorkspace(IReadOnlyDictionary<string, ArrayView<float>> b, LoraDropout dropout)
 {
     public LoraDropout Dropout { get; } = dropout;
 
     /// <summary>[tokens, in]: the dropped-out input, later the dropped-out gradient of the LoRA branch.</summary>
-    public ArrayView<float> Dropped { get; } = memory.Floats("lora dropped input", (long)maxTokens * maxInFeatures);
+    public ArrayView<float> Dropped { get; } = b["dropped"];
 
     /// <summary>[tokens, in]: a base input gradient that is to be added to another.</summary>
-    public ArrayView<float> BaseInputGradient { get; } = memory.Floats("base input gradient", (long)maxTokens * maxInFeatures);
+    public ArrayView<float> BaseInputGradient { get; } = b["base input gradient"];
 
     /// <summary>[tokens, r]: s·dropout(x)·Aᵀ and its gradient.</summary>
-    public ArrayView<float> Low { get; } = memory.Floats("lora low", (long)maxTokens * rank);
-    public ArrayView<float> LowGradient { get; } = memory.Floats("lora low gradient", (long)maxTokens * rank);
+    public ArrayView<float> Low { get; } = b["low"];
+    public ArrayView<float> LowGradient { get; } = b["low gradient"];
 }
 
 /// <summary>
@@ -39,12 +41,12 @@ internal sealed class GpuLoraLinear(GpuTrainingOps ops, LinearWeight weight, Lor
     private int Out => weight.Rows;
 
     /// <param name="x">[n, in]; <paramref name="y"/> [n, out].</param>
-    public void Forward(GpuLoraWorkspace work, ArrayView<float> x, int n, ArrayView<float> y, in DropoutKey key)
+    public void Forward(GpuLoraWorkspace work, ArrayView<float> x, int n, ArrayView<float> y, TokenBlock block)
     {
         ops.Linear(x, n, weight, y);
         if (lora == null) return;
         var low = work.Low.Rows(n, lora.Rank);
-        LowRank(work, x, n, key, low);
+        LowRank(work, x, n, block, low);
         ops.Fp32.MultiplyTransposedB(low, views.B, y, n, Out, lora.Rank, accumulate: true);
     }
 
@@ -53,7 +55,7 @@ internal sealed class GpuLoraLinear(GpuTrainingOps ops, LinearWeight weight, Lor
     /// adds) the input gradient to <paramref name="dx"/>; a null dx skips it.
     /// </summary>
     public void Backward(GpuLoraWorkspace work, ArrayView<float> x, ArrayView<float> dy, int n, ArrayView<float>? dx, bool accumulate,
-        in DropoutKey key)
+        TokenBlock block)
     {
         dy = dy.Rows(n, Out);
         if (dx is { } input)
@@ -70,7 +72,7 @@ internal sealed class GpuLoraLinear(GpuTrainingOps ops, LinearWeight weight, Lor
 
         var r = lora.Rank;
         var low = work.Low.Rows(n, r);
-        var dropped = LowRank(work, x, n, key, low);
+        var dropped = LowRank(work, x, n, block, low);
         ops.Fp32.MultiplyTransposedA(dy, low, views.GradientB, Out, r, n, accumulate: true);
         var lowGradient = work.LowGradient.Rows(n, r);
         ops.Fp32.Multiply(dy, views.B, lowGradient, n, r, Out, lora.Scaling);
@@ -83,25 +85,31 @@ internal sealed class GpuLoraLinear(GpuTrainingOps ops, LinearWeight weight, Lor
         }
         var droppedGradient = work.Dropped.Rows(n, In); // the dropped input is used up
         ops.Fp32.Multiply(lowGradient, views.A, droppedGradient, n, In, r);
-        ApplyDropout(work, droppedGradient, key);
+        ApplyDropout(work, droppedGradient, block);
         ops.Residual.Add(target.Rows(n, In), droppedGradient);
     }
 
     /// <summary>low = s·dropout(x)·Aᵀ; returns dropout(x), which is x itself without dropout.</summary>
-    private ArrayView<float> LowRank(GpuLoraWorkspace work, ArrayView<float> x, int n, in DropoutKey key, ArrayView<float> low)
+    private ArrayView<float> LowRank(GpuLoraWorkspace work, ArrayView<float> x, int n, TokenBlock block, ArrayView<float> low)
     {
         var dropped = x.Rows(n, In);
         if (work.Dropout.Active)
         {
             var copy = work.Dropped.Rows(n, In);
             dropped.CopyTo(copy);
-            ApplyDropout(work, copy, key);
+            ApplyDropout(work, copy, block);
             dropped = copy;
         }
         ops.Fp32.MultiplyTransposedB(dropped, views.A, low, n, lora!.Rank, In, lora.Scaling);
         return dropped;
     }
 
-    private void ApplyDropout(GpuLoraWorkspace work, ArrayView<float> values, in DropoutKey key) =>
-        ops.Dropout.Apply(values, work.Dropout.Stream(key, lora!.Layer, lora.Target), work.Dropout.Threshold, work.Dropout.Keep);
+    /// <summary>Each sequence's rows of values [block tokens, in] take the mask of its own key, as on the CPU.</summary>
+    private void ApplyDropout(GpuLoraWorkspace work, ArrayView<float> values, TokenBlock block)
+    {
+        var bounds = block.Bounds;
+        for (var s = 0; s + 1 < bounds.Length; s++)
+            ops.Dropout.Apply(values.SubView((long)bounds[s] * In, (long)(bounds[s + 1] - bounds[s]) * In),
+                work.Dropout.Stream(block.Key(s), lora!.Layer, lora.Target), work.Dropout.Threshold, work.Dropout.Keep);
+    }
 }

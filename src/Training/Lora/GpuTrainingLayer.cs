@@ -8,8 +8,9 @@ using ILGPU.Runtime;
 namespace Dromedary.Training.Lora;
 
 /// <summary>
-/// <see cref="TrainingLayer"/> on the device: one transformer block with its LoRA projections, the forward as the
-/// CPU pass runs it (same ops, same order, positions from 0) and its backward, given the block's saved input.
+/// <see cref="TrainingLayer"/> on the device: one transformer layer with its LoRA projections over a block of packed
+/// sequences, the forward as the CPU pass runs it (same ops, same order, each sequence's positions from 0,
+/// attention within each sequence) and its backward, given the layer's saved input.
 /// </summary>
 internal sealed class GpuTrainingLayer
 {
@@ -40,9 +41,12 @@ internal sealed class GpuTrainingLayer
     /// Runs the block on <paramref name="input"/> [n, hidden], leaving its activations in <paramref name="b"/>. Without
     /// <paramref name="output"/> it stops after the SwiGLU product: that is all the backward needs.
     /// </summary>
-    public void Forward(GpuLoraWorkspace work, GpuLayerBuffers b, ArrayView<float> input, ArrayView<float>? output, int n,
-        ArrayView<int> positions, in DropoutKey key)
+    /// <param name="positions">The block's positions on the device (<see cref="TokenBlock.Positions"/>).</param>
+    public void Forward(GpuLoraWorkspace work, GpuLayerBuffers b, ArrayView<float> input, ArrayView<float>? output, TokenBlock block,
+        ArrayView<int> positions)
     {
+        var n = block.Tokens;
+        positions = positions.SubView(0, n);
         int d = _config.HiddenSize, kv = _config.KvDim, f = _config.IntermediateSize, heads = _config.Heads, headDim = _config.HeadDim;
         input = input.Rows(n, d);
         var normed = b.AttentionInput.Rows(n, d);
@@ -55,22 +59,22 @@ internal sealed class GpuTrainingLayer
         var mlpInput = b.MlpInput.Rows(n, d);
 
         _ops.RmsNorm.Forward(input, _attentionNorm, _eps, n, normed);
-        Projection(LoraTarget.Query).Forward(work, normed, n, query, key);
-        Projection(LoraTarget.Key).Forward(work, normed, n, keys, key);
-        Projection(LoraTarget.Value).Forward(work, normed, n, values, key);
+        Projection(LoraTarget.Query).Forward(work, normed, n, query, block);
+        Projection(LoraTarget.Key).Forward(work, normed, n, keys, block);
+        Projection(LoraTarget.Value).Forward(work, normed, n, values, block);
         _ops.Rope.Apply(query, positions, _rope.Cos, _rope.Sin, heads, headDim);
         _ops.Rope.Apply(keys, positions, _rope.Cos, _rope.Sin, _config.KvHeads, headDim);
-        _ops.Attention.Forward(query, keys, values, n, 0, heads, _config.KvHeads, headDim, attention);
-        Projection(LoraTarget.Output).Forward(work, attention, n, projection, key);
+        GpuSegmentedAttention.Forward(_ops.Attention, query, keys, values, block.Bounds, heads, _config.KvHeads, headDim, attention);
+        Projection(LoraTarget.Output).Forward(work, attention, n, projection, block);
         input.CopyTo(residual);
         _ops.Residual.Add(residual, projection);
 
         _ops.RmsNorm.Forward(residual, _mlpNorm, _eps, n, mlpInput);
-        Projection(LoraTarget.Gate).Forward(work, mlpInput, n, b.Gate.Rows(n, f), key);
-        Projection(LoraTarget.Up).Forward(work, mlpInput, n, b.Up.Rows(n, f), key);
+        Projection(LoraTarget.Gate).Forward(work, mlpInput, n, b.Gate.Rows(n, f), block);
+        Projection(LoraTarget.Up).Forward(work, mlpInput, n, b.Up.Rows(n, f), block);
         _ops.SwiGlu.Forward(b.Gate.Rows(n, f), b.Up.Rows(n, f), b.Product.Rows(n, f));
         if (output is not { } target) return;
-        Projection(LoraTarget.Down).Forward(work, b.Product, n, projection, key);
+        Projection(LoraTarget.Down).Forward(work, b.Product, n, projection, block);
         residual.CopyTo(target.Rows(n, d));
         _ops.Residual.Add(target.Rows(n, d), projection);
     }
@@ -80,9 +84,11 @@ internal sealed class GpuTrainingLayer
     /// gradient at the block's output, into the gradient at its input, adding the adapter's gradients on the way.
     /// Without <paramref name="inputGradient"/> (the first block) the input gradient is not computed.
     /// </summary>
-    public void Backward(GpuLoraWorkspace work, GpuLayerBuffers b, ArrayView<float> input, ArrayView<float> gradient, int n,
-        ArrayView<int> positions, bool inputGradient, in DropoutKey key)
+    public void Backward(GpuLoraWorkspace work, GpuLayerBuffers b, ArrayView<float> input, ArrayView<float> gradient, TokenBlock block,
+        ArrayView<int> positions, bool inputGradient)
     {
+        var n = block.Tokens;
+        positions = positions.SubView(0, n);
         int d = _config.HiddenSize, kv = _config.KvDim, f = _config.IntermediateSize, heads = _config.Heads, headDim = _config.HeadDim;
         gradient = gradient.Rows(n, d);
         var normGradient = b.NormInputGradient.Rows(n, d);
@@ -98,23 +104,23 @@ internal sealed class GpuTrainingLayer
         var normed = b.AttentionInput.Rows(n, d);
 
         // MLP half: residual += down(swiglu(gate(m), up(m))), m = norm(residual).
-        Projection(LoraTarget.Down).Backward(work, b.Product, gradient, n, productGradient, false, key);
+        Projection(LoraTarget.Down).Backward(work, b.Product, gradient, n, productGradient, false, block);
         _ops.SwiGlu.Backward(b.Gate.Rows(n, f), b.Up.Rows(n, f), productGradient, gateGradient, upGradient);
-        Projection(LoraTarget.Gate).Backward(work, mlpInput, gateGradient, n, normGradient, false, key);
-        Projection(LoraTarget.Up).Backward(work, mlpInput, upGradient, n, normGradient, true, key);
+        Projection(LoraTarget.Gate).Backward(work, mlpInput, gateGradient, n, normGradient, false, block);
+        Projection(LoraTarget.Up).Backward(work, mlpInput, upGradient, n, normGradient, true, block);
         _ops.RmsNorm.Backward(b.Residual.Rows(n, d), _mlpNorm, _eps, n, normGradient, residualGradient);
         _ops.Residual.Add(gradient, residualGradient);
 
         // Attention half: residual = input + o(attention(rope(q(a)), rope(k(a)), v(a))), a = norm(input).
-        Projection(LoraTarget.Output).Backward(work, b.Attention, gradient, n, attentionGradient, false, key);
-        _ops.Attention.Backward(b.Query.Rows(n, d), b.Key.Rows(n, kv), b.Value.Rows(n, kv), n, 0, heads, _config.KvHeads, headDim,
-            attentionGradient, queryGradient, keyGradient, valueGradient);
+        Projection(LoraTarget.Output).Backward(work, b.Attention, gradient, n, attentionGradient, false, block);
+        GpuSegmentedAttention.Backward(_ops.Attention, b.Query.Rows(n, d), b.Key.Rows(n, kv), b.Value.Rows(n, kv), block.Bounds, heads,
+            _config.KvHeads, headDim, attentionGradient, queryGradient, keyGradient, valueGradient);
         _ops.Rope.ApplyBackward(queryGradient, positions, _rope.Cos, _rope.Sin, heads, headDim);
         _ops.Rope.ApplyBackward(keyGradient, positions, _rope.Cos, _rope.Sin, _config.KvHeads, headDim);
         ArrayView<float>? normedGradient = inputGradient ? normGradient : null;
-        Projection(LoraTarget.Query).Backward(work, normed, queryGradient, n, normedGradient, false, key);
-        Projection(LoraTarget.Key).Backward(work, normed, keyGradient, n, normedGradient, true, key);
-        Projection(LoraTarget.Value).Backward(work, normed, valueGradient, n, normedGradient, true, key);
+        Projection(LoraTarget.Query).Backward(work, normed, queryGradient, n, normedGradient, false, block);
+        Projection(LoraTarget.Key).Backward(work, normed, keyGradient, n, normedGradient, true, block);
+        Projection(LoraTarget.Value).Backward(work, normed, valueGradient, n, normedGradient, true, block);
         if (!inputGradient) return;
         _ops.RmsNorm.Backward(input.Rows(n, d), _attentionNorm, _eps, n, normGradient, residualGradient);
         _ops.Residual.Add(gradient, residualGradient);

@@ -8,21 +8,17 @@ namespace Dromedary.Training.Lora;
 
 /// <summary>
 /// The ILGPU kernels a training pass runs — the set's own forward ops (with their backward kernels) and the
-/// training-only ones, compiled here once — and the device memory it takes: every buffer is carved from the set's arena here, at construction, and returned with <see cref="Dispose"/>.
-/// Given no arena (<see cref="Counting"/>) nothing is allocated and the buffers are only listed, so the memory a
-/// planner counts is the very list the engine allocates.
+/// training-only ones, compiled here once — and the device memory it takes: every buffer is carved from the set's
+/// arena here, at construction, and returned with <see cref="Dispose"/>.
 /// </summary>
 internal sealed class GpuTrainingOps : IDisposable
 {
-    private readonly IlgpuKernelSet? _set;
-    private readonly DeviceArena? _arena;
+    private readonly IlgpuKernelSet _set;
     private readonly List<IDisposable> _owned = [];
-    private readonly List<(string Name, long Bytes)> _buffers = [];
 
-    private GpuTrainingOps(IlgpuKernelSet? set, AdamWOptions options)
+    private GpuTrainingOps(IlgpuKernelSet set, AdamWOptions options)
     {
-        (_set, _arena) = (set, set?.Arena);
-        if (set is null) return;
+        _set = set;
         var accelerator = set.Runtime.Accelerator;
         CrossEntropy = new GpuCrossEntropy(accelerator);
         AdamW = new GpuAdamW(accelerator, options);
@@ -34,44 +30,37 @@ internal sealed class GpuTrainingOps : IDisposable
     /// <summary>Kernels compiled for <paramref name="set"/>'s accelerator; buffers come from its arena.</summary>
     public static GpuTrainingOps On(IlgpuKernelSet set, AdamWOptions options) => new(set, options);
 
-    /// <summary>No kernels and no memory: the buffers asked for are only listed in <see cref="Buffers"/>.</summary>
-    public static GpuTrainingOps Counting() => new(null, new AdamWOptions());
+    public GpuEmbedding Embedding => _set.EmbeddingOp;
+    public GpuRmsNorm RmsNorm => _set.RmsNormOp;
+    public GpuRope Rope => _set.RopeOp;
+    public GpuAttention Attention => _set.AttentionOp;
+    public GpuSwiGlu SwiGlu => _set.SwiGluOp;
+    public GpuResidual Residual => _set.ResidualOp;
+    public GpuFp32MatMul Fp32 => _set.Fp32Op;
+    public GpuCrossEntropy CrossEntropy { get; }
+    public GpuAdamW AdamW { get; }
+    public GpuDropout Dropout { get; }
+    public GpuGradientNorm Norm { get; }
 
-    public GpuEmbedding Embedding => _set!.EmbeddingOp;
-    public GpuRmsNorm RmsNorm => _set!.RmsNormOp;
-    public GpuRope Rope => _set!.RopeOp;
-    public GpuAttention Attention => _set!.AttentionOp;
-    public GpuSwiGlu SwiGlu => _set!.SwiGluOp;
-    public GpuResidual Residual => _set!.ResidualOp;
-    public GpuFp32MatMul Fp32 => _set!.Fp32Op;
-    public GpuCrossEntropy CrossEntropy { get; } = null!;
-    public GpuAdamW AdamW { get; } = null!;
-    public GpuDropout Dropout { get; } = null!;
-    public GpuGradientNorm Norm { get; } = null!;
+    /// <summary>A zeroed buffer of the arena, returned with <see cref="Dispose"/>.</summary>
+    public ArrayView<float> Floats(long length) => Allocate<float>(length);
 
-    /// <summary>Every buffer taken so far, by name, with its size (arena padding included).</summary>
-    public IReadOnlyList<(string Name, long Bytes)> Buffers => _buffers;
+    public ArrayView<int> Ints(long length) => Allocate<int>(length);
 
-    public ArrayView<float> Floats(string name, long length) => Allocate<float>(name, length);
-
-    public ArrayView<int> Ints(string name, long length) => Allocate<int>(name, length);
-
-    private ArrayView<T> Allocate<T>(string name, long length) where T : unmanaged
+    private ArrayView<T> Allocate<T>(long length) where T : unmanaged
     {
-        _buffers.Add((name, DeviceArena.RoundUp(Math.Max(1, length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>()))));
-        if (_arena is null) return default;
-        var buffer = _arena.Allocate<T>(length);
+        var buffer = _set.Arena.Allocate<T>(length);
         _owned.Add(buffer);
         buffer.View.MemSetToZero();
         return buffer.View;
     }
 
     /// <summary>y[rows, w.Rows] = x · Wᵀ through a frozen weight of the ilgpu set, on the set's own matmuls.</summary>
-    public void Linear(ArrayView<float> x, int rows, LinearWeight weight, ArrayView<float> y) => _set!.Linear(x, rows, weight, y);
+    public void Linear(ArrayView<float> x, int rows, LinearWeight weight, ArrayView<float> y) => _set.Linear(x, rows, weight, y);
 
     /// <summary>dX[rows, w.Cols] = dY · W: the input gradient through a frozen weight.</summary>
     public void LinearBackwardInput(ArrayView<float> dY, int rows, LinearWeight weight, ArrayView<float> dX) =>
-        _set!.LinearBackwardInput(dY, rows, weight, dX);
+        _set.LinearBackwardInput(dY, rows, weight, dX);
 
     public void Dispose()
     {

@@ -22,7 +22,8 @@ public interface ILoraTrainingEngine : IDisposable
     int MaxTokens { get; }
 
     /// <summary>
-    /// Forward and backward of one micro-batch, adding lossScale·∂(Σ token losses)/∂(A, B) to the accumulated
+    /// Forward and backward of one micro-batch, its sequences packed into one block of tokens (several blocks when
+    /// they hold more tokens than the engine was sized for), adding lossScale·∂(Σ token losses)/∂(A, B) to the accumulated
     /// gradients. Returns lossScale·Σ counted token losses. <paramref name="step"/> and
     /// <paramref name="firstSequence"/> (the index of sequences[0] among the step's examples) key the dropout masks,
     /// so a resumed run draws the same ones and the micro-batch size does not change them.

@@ -11,13 +11,16 @@ namespace Dromedary.Training.Lora;
 
 /// <summary>
 /// LoRA training on a model loaded on an ILGPU kernel set: the CPU pass (<see cref="LoraTrainingPass"/>) op for op
-/// on the device — per-layer checkpointing (only each block's input is kept; the block is recomputed before its
-/// backward), gradients accumulated in device memory, the global grad norm and the fused AdamW there too. The
-/// adapter's matrices, gradients and AdamW moments each live in one device buffer (matrix by matrix, A then B, in
-/// <see cref="LoraAdapter.Matrices"/> order), so the norm and the update are one launch each; the adapter is copied
-/// back to the host after every <see cref="Step"/>. Every device buffer is carved from the set's arena here (see
-/// <see cref="Buffers"/>); a step allocates nothing, except that the int8 matmul's activation scratch is sized at
-/// its first call. Uses the model's kernel set: run no session on it meanwhile.
+/// on the device — a micro-batch packed into one block of tokens (<see cref="TokenBlock"/>), per-layer
+/// checkpointing (only each layer's input is kept; the layer is recomputed before its backward), the head in
+/// chunks of <see cref="TrainingBuffers.HeadChunk"/> rows, gradients accumulated in device memory, the global grad
+/// norm and the fused AdamW there too. The adapter's matrices, gradients and AdamW moments each live in one device
+/// buffer (matrix by matrix, A then B, in <see cref="LoraAdapter.Matrices"/> order), so the norm and the update are
+/// one launch each; the adapter is copied back to the host after every <see cref="Step"/>. Every device buffer is
+/// carved from the set's arena here, exactly <see cref="TrainingBuffers"/>' list (what the training memory plan
+/// sums) plus the gradient norm's partials (one float per resident group); a step allocates nothing, except that
+/// the int8 matmul's activation scratch is sized at its first call. Uses the model's kernel set: run no session on
+/// it meanwhile.
 /// </summary>
 public sealed class IlgpuLoraTrainingEngine : ILoraTrainingEngine
 {
@@ -32,28 +35,36 @@ public sealed class IlgpuLoraTrainingEngine : ILoraTrainingEngine
     private readonly ArrayView<int> _ids, _targets, _positions;
     private readonly ArrayView<float> _parameters, _gradients, _first, _second;
     private readonly (long A, long B)[] _offsets;
-    private readonly int[] _hostTargets;
+    private readonly TokenBlock _block;
     private readonly float[] _hostLosses;
 
-    /// <param name="dropoutSeed">With the step, micro-batch and sequence index, fixes every dropout mask (as on the CPU).</param>
-    public IlgpuLoraTrainingEngine(LlamaModel model, LoraAdapter adapter, int maxTokens, ulong dropoutSeed, AdamWOptions options)
+    /// <param name="maxTokens">The longest sequence.</param>
+    /// <param name="microBatch">Sequences of <paramref name="maxTokens"/> one block holds.</param>
+    /// <param name="dropoutSeed">With the step and the sequence's place in it, fixes every dropout mask (as on the CPU).</param>
+    public IlgpuLoraTrainingEngine(LlamaModel model, LoraAdapter adapter, int maxTokens, int microBatch, ulong dropoutSeed, AdamWOptions options)
     {
         if (model.Kernels is not IlgpuKernelSet set)
             throw new DromedaryException($"the ILGPU training engine runs on an ILGPU kernel set ('ilgpu'); this model is loaded on '{model.Kernels.Name}'.");
         _config = model.Config;
         adapter.CheckFits(_config, "being trained");
         TrainingTargets.CheckMaxTokens(maxTokens, _config);
+        var blockTokens = TrainingTargets.BlockTokens(maxTokens, microBatch);
         _model = model;
         Adapter = adapter;
         MaxTokens = maxTokens;
+        _offsets = Layout(adapter);
         _ops = GpuTrainingOps.On(set, options);
         try
         {
-            (_offsets, var total) = Layout(adapter);
-            (_parameters, _gradients, _first, _second) = Allocate(_ops, _config, maxTokens, adapter, total,
-                out _buffers, out _work, out _layerInputs, out _gradient, out _normed, out _logits, out _losses, out _ids, out _targets, out _positions,
-                new LoraDropout(adapter.Config.Dropout, dropoutSeed));
-            _positions.CopyFromCPU(Enumerable.Range(0, maxTokens).ToArray());
+            var list = TrainingBuffers.For(_config, adapter.Config, blockTokens).ToList();
+            var floats = list.Where(b => !b.Integer).ToDictionary(b => b.Name, b => _ops.Floats((long)b.Rows * b.Cols));
+            var ints = list.Where(b => b.Integer).ToDictionary(b => b.Name, b => _ops.Ints((long)b.Rows * b.Cols));
+            (_parameters, _gradients, _first, _second) = (floats["adapter"], floats["adapter gradients"], floats["adamw first moments"], floats["adamw second moments"]);
+            _buffers = new GpuLayerBuffers(floats);
+            _work = new GpuLoraWorkspace(floats, new LoraDropout(adapter.Config.Dropout, dropoutSeed));
+            _layerInputs = Enumerable.Range(0, _config.Layers + 1).Select(l => floats[$"layer {l} input"]).ToArray();
+            (_normed, _gradient, _logits, _losses) = (floats["final normed"], floats["residual gradient"], floats["logits chunk"], floats["token losses"]);
+            (_ids, _targets, _positions) = (ints["token ids"], ints["targets"], ints["positions"]);
             Upload(adapter);
             var views = adapter.Matrices.Select((m, i) => (m, Views(i, m))).ToDictionary(p => p.m, p => p.Item2);
             _layers = Enumerable.Range(0, _config.Layers).Select(l => new GpuTrainingLayer(_ops, model, adapter, l, views)).ToArray();
@@ -63,28 +74,15 @@ public sealed class IlgpuLoraTrainingEngine : ILoraTrainingEngine
             _ops.Dispose();
             throw;
         }
-        _hostTargets = new int[maxTokens];
-        _hostLosses = new float[maxTokens];
+        _block = new TokenBlock(new int[blockTokens], new int[blockTokens], new int[blockTokens], maxTokens, _config.VocabSize);
+        _hostLosses = new float[_losses.Length];
     }
 
     public LoraAdapter Adapter { get; }
     public int MaxTokens { get; }
 
-    /// <summary>
-    /// The device buffers the engine takes from the arena (bytes each, arena padding included): what a training
-    /// memory plan must add to the model's weights and the set's own buffers. Computed by the same code that
-    /// allocates them; not listed: the gradient norm's partials (one float per resident group, a few KiB).
-    /// </summary>
-    public static IReadOnlyList<(string Name, long Bytes)> Buffers(LlamaConfig config, int maxTokens, LoraAdapter adapter)
-    {
-        using var counting = GpuTrainingOps.Counting();
-        Allocate(counting, config, maxTokens, adapter, Layout(adapter).Total, out _, out _, out _, out _, out _, out _, out _, out _, out _, out _,
-            new LoraDropout(adapter.Config.Dropout, 0));
-        return counting.Buffers.ToList();
-    }
-
-    /// <summary>Where each matrix's A and B start in the adapter-sized buffers, and their total length.</summary>
-    private static ((long A, long B)[] Offsets, long Total) Layout(LoraAdapter adapter)
+    /// <summary>Where each matrix's A and B start in the adapter-sized buffers (<see cref="TrainingBuffers.AdapterParameters"/> long).</summary>
+    private static (long A, long B)[] Layout(LoraAdapter adapter)
     {
         var offsets = new (long A, long B)[adapter.Matrices.Count];
         var total = 0L;
@@ -94,30 +92,7 @@ public sealed class IlgpuLoraTrainingEngine : ILoraTrainingEngine
             offsets[i] = (total, total + m.A.Length);
             total += m.A.Length + m.B.Length;
         }
-        return (offsets, total);
-    }
-
-    private static (ArrayView<float> Parameters, ArrayView<float> Gradients, ArrayView<float> First, ArrayView<float> Second) Allocate(
-        GpuTrainingOps memory, LlamaConfig config, int maxTokens, LoraAdapter adapter, long parameters, out GpuLayerBuffers buffers,
-        out GpuLoraWorkspace work, out ArrayView<float>[] layerInputs, out ArrayView<float> gradient, out ArrayView<float> normed,
-        out ArrayView<float> logits, out ArrayView<float> losses, out ArrayView<int> ids, out ArrayView<int> targets, out ArrayView<int> positions,
-        LoraDropout dropout)
-    {
-        long d = config.HiddenSize;
-        buffers = new GpuLayerBuffers(memory, config, maxTokens);
-        work = new GpuLoraWorkspace(memory, maxTokens, Math.Max(config.HiddenSize, config.IntermediateSize), adapter.Config.Rank, dropout);
-        layerInputs = new ArrayView<float>[config.Layers + 1];
-        for (var l = 0; l <= config.Layers; l++) layerInputs[l] = memory.Floats($"layer {l} input", maxTokens * d);
-        gradient = memory.Floats("residual gradient", maxTokens * d);
-        normed = memory.Floats("final normed", maxTokens * d);
-        // The logits are overwritten by their gradient: there is no second [tokens × vocab] buffer.
-        logits = memory.Floats("logits", (long)maxTokens * config.VocabSize);
-        losses = memory.Floats("token losses", maxTokens);
-        ids = memory.Ints("token ids", maxTokens);
-        targets = memory.Ints("targets", maxTokens);
-        positions = memory.Ints("positions", maxTokens);
-        return (memory.Floats("adapter", parameters), memory.Floats("adapter gradients", parameters),
-            memory.Floats("adamw first moments", parameters), memory.Floats("adamw second moments", parameters));
+        return offsets;
     }
 
     private GpuLoraViews Views(int index, LoraMatrices m)
@@ -130,44 +105,52 @@ public sealed class IlgpuLoraTrainingEngine : ILoraTrainingEngine
     public double ForwardBackward(IReadOnlyList<TrainingSequence> sequences, float lossScale, long step, int firstSequence)
     {
         var loss = 0.0;
-        for (var s = 0; s < sequences.Count; s++) loss += Sequence(sequences[s], s, lossScale, new DropoutKey(step, firstSequence + s));
+        for (var next = 0; next < sequences.Count;)
+        {
+            next = _block.Pack(sequences, next, step, firstSequence);
+            if (_block.Tokens > 0) loss += Block(lossScale);
+        }
         return loss;
     }
 
-    private double Sequence(TrainingSequence sequence, int index, float lossScale, in DropoutKey key)
+    private double Block(float lossScale)
     {
-        var n = TrainingTargets.Fill(sequence, index, MaxTokens, _config.VocabSize, _hostTargets);
-        if (n == 0) return 0;
+        var n = _block.Tokens;
         int d = _config.HiddenSize, vocab = _config.VocabSize;
         var eps = (float)_config.RmsNormEps;
-        var positions = _positions.SubView(0, n);
         var ids = _ids.SubView(0, n);
-        ids.CopyFromCPU(sequence.InputIds.AsSpan(0, n));
-        _targets.SubView(0, n).CopyFromCPU(_hostTargets.AsSpan(0, n));
+        ids.CopyFromCPU(_block.Ids);
+        _positions.SubView(0, n).CopyFromCPU(_block.Positions);
+        _targets.SubView(0, n).CopyFromCPU(_block.Targets);
         var table = (GpuEmbeddingTable)_model.Embedding;
         _ops.Embedding.Forward(table.View, table.Type, d, ids, _layerInputs[0].Rows(n, d));
-        for (var l = 0; l < _layers.Length; l++)
-            _layers[l].Forward(_work, _buffers, _layerInputs[l], _layerInputs[l + 1], n, positions, key);
+        for (var l = 0; l < _layers.Length; l++) _layers[l].Forward(_work, _buffers, _layerInputs[l], _layerInputs[l + 1], _block, _positions);
 
-        // Head: final norm, logits, fused cross-entropy; its gradient goes back into the residual stream.
+        // Head: final norm, then per chunk of rows logits and fused cross-entropy, whose gradient goes back through
+        // the head into the normed rows; then into the residual stream.
         var last = _layerInputs[^1].Rows(n, d);
         var normed = _normed.Rows(n, d);
-        var logits = _logits.Rows(n, vocab);
         var finalNorm = ((GpuVector)_model.FinalNorm).View;
         _ops.RmsNorm.Forward(last, finalNorm, eps, n, normed);
-        _ops.Linear(normed, n, _model.Head, logits);
-        _ops.CrossEntropy.ForwardBackward(logits, _targets.SubView(0, n), _losses.SubView(0, n), vocab, lossScale);
-        _ops.LinearBackwardInput(logits, n, _model.Head, normed);
+        var lossSum = 0.0;
+        for (var start = 0; start < n; start += (int)_losses.Length)
+        {
+            var rows = Math.Min((int)_losses.Length, n - start);
+            var chunk = normed.SubView((long)start * d, (long)rows * d);
+            var logits = _logits.Rows(rows, vocab);
+            _ops.Linear(chunk, rows, _model.Head, logits);
+            _ops.CrossEntropy.ForwardBackward(logits, _targets.SubView(start, rows), _losses.SubView(0, rows), vocab, lossScale);
+            _ops.LinearBackwardInput(logits, rows, _model.Head, chunk);
+            _losses.SubView(0, rows).CopyToCPU(_hostLosses.AsSpan(0, rows));
+            for (var t = 0; t < rows; t++) lossSum += _hostLosses[t];
+        }
         _ops.RmsNorm.Backward(last, finalNorm, eps, n, normed, _gradient.Rows(n, d));
 
         for (var l = _layers.Length - 1; l >= 0; l--)
         {
-            _layers[l].Forward(_work, _buffers, _layerInputs[l], null, n, positions, key);
-            _layers[l].Backward(_work, _buffers, _layerInputs[l], _gradient, n, positions, l > 0, key);
+            _layers[l].Forward(_work, _buffers, _layerInputs[l], null, _block, _positions);
+            _layers[l].Backward(_work, _buffers, _layerInputs[l], _gradient, _block, _positions, l > 0);
         }
-        _losses.SubView(0, n).CopyToCPU(_hostLosses.AsSpan(0, n));
-        var lossSum = 0.0;
-        for (var t = 0; t < n; t++) lossSum += _hostLosses[t];
         return lossSum * lossScale;
     }
 

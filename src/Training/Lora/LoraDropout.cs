@@ -31,6 +31,17 @@ internal readonly struct LoraDropout(double probability, ulong seed)
         return Mix(h, layer * LoraTargets.All.Length + (int)target);
     }
 
+    /// <summary>
+    /// Applies the masks of a block's sequences to values [block tokens, width]: sequence s's rows take the stream
+    /// of its own key, as when it runs alone.
+    /// </summary>
+    public void Apply(Span<float> values, int width, TokenBlock block, int layer, LoraTarget target)
+    {
+        var bounds = block.Bounds;
+        for (var s = 0; s + 1 < bounds.Length; s++)
+            Apply(values[(bounds[s] * width)..(bounds[s + 1] * width)], Stream(block.Key(s), layer, target));
+    }
+
     private static ulong Mix(ulong h, long part) => new SplitMix64(h ^ (ulong)part).Next();
 
     /// <summary>

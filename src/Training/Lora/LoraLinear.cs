@@ -16,13 +16,13 @@ internal sealed class LoraLinear(CpuKernelSet set, LinearWeight weight, LoraMatr
     private int In => weight.Cols;
     private int Out => weight.Rows;
 
-    /// <param name="x">[n, in]; <paramref name="y"/> [n, out].</param>
-    public void Forward(LoraWorkspace work, ReadOnlySpan<float> x, int n, Span<float> y, in DropoutKey key)
+    /// <param name="x">[n, in], the rows of <paramref name="block"/>, whose sequences key the dropout; <paramref name="y"/> [n, out].</param>
+    public void Forward(LoraWorkspace work, ReadOnlySpan<float> x, int n, Span<float> y, TokenBlock block)
     {
         set.Linear(x, n, weight, y);
         if (lora == null) return;
         var low = work.Low.AsSpan(0, n * lora.Rank);
-        LowRank(work, x, n, key, low);
+        LowRank(work, x, n, block, low);
         work.Gemm.MultiplyTransposedB(low, lora.B, y, n, Out, lora.Rank, accumulate: true);
     }
 
@@ -33,7 +33,7 @@ internal sealed class LoraLinear(CpuKernelSet set, LinearWeight weight, LoraMatr
     /// </summary>
     /// <param name="x">The forward's input [n, in]; <paramref name="dy"/> the output's gradient [n, out].</param>
     public void Backward(LoraWorkspace work, ReadOnlySpan<float> x, ReadOnlySpan<float> dy, int n, Span<float> dx, bool accumulate,
-        Span<float> dA, Span<float> dB, in DropoutKey key)
+        Span<float> dA, Span<float> dB, TokenBlock block)
     {
         dy = dy[..(n * Out)];
         if (!dx.IsEmpty)
@@ -51,7 +51,7 @@ internal sealed class LoraLinear(CpuKernelSet set, LinearWeight weight, LoraMatr
 
         var r = lora.Rank;
         var low = work.Low.AsSpan(0, n * r);
-        var dropped = LowRank(work, x, n, key, low);
+        var dropped = LowRank(work, x, n, block, low);
         work.Gemm.MultiplyTransposedA(dy, low, dB, Out, r, n, accumulate: true);
         var lowGradient = work.LowGradient.AsSpan(0, n * r);
         work.Gemm.Multiply(dy, lora.B, lowGradient, n, r, Out);
@@ -65,19 +65,19 @@ internal sealed class LoraLinear(CpuKernelSet set, LinearWeight weight, LoraMatr
         }
         var droppedGradient = work.Dropped.AsSpan(0, n * In); // the dropped input is used up
         work.Gemm.Multiply(lowGradient, lora.A, droppedGradient, n, In, r);
-        work.Dropout.Apply(droppedGradient, work.Dropout.Stream(key, lora.Layer, lora.Target));
+        work.Dropout.Apply(droppedGradient, In, block, lora.Layer, lora.Target);
         TensorPrimitives.Add(dx, droppedGradient, dx);
     }
 
     /// <summary>low = s·dropout(x)·Aᵀ; returns dropout(x), which is x itself without dropout.</summary>
-    private ReadOnlySpan<float> LowRank(LoraWorkspace work, ReadOnlySpan<float> x, int n, in DropoutKey key, Span<float> low)
+    private ReadOnlySpan<float> LowRank(LoraWorkspace work, ReadOnlySpan<float> x, int n, TokenBlock block, Span<float> low)
     {
         var dropped = x[..(n * In)];
         if (work.Dropout.Active)
         {
             var copy = work.Dropped.AsSpan(0, n * In);
             dropped.CopyTo(copy);
-            work.Dropout.Apply(copy, work.Dropout.Stream(key, lora!.Layer, lora.Target));
+            work.Dropout.Apply(copy, In, block, lora!.Layer, lora.Target);
             dropped = copy;
         }
         work.Gemm.MultiplyTransposedB(dropped, lora!.A, low, n, lora.Rank, In);

@@ -9,12 +9,13 @@ namespace Dromedary.Training.Lora;
 public static class LoraTrainingEngines
 {
     /// <param name="maxTokens">The longest sequence a micro-batch will hold.</param>
+    /// <param name="microBatch">Sequences of a micro-batch: the engine runs them as one block of microBatch × maxTokens tokens.</param>
     /// <param name="seed">Keys the dropout masks, with the step and the sequence's place in it.</param>
-    public static ILoraTrainingEngine Create(LlamaModel model, LoraAdapter adapter, int maxTokens, ulong seed, AdamWOptions options) =>
+    public static ILoraTrainingEngine Create(LlamaModel model, LoraAdapter adapter, int maxTokens, int microBatch, ulong seed, AdamWOptions options) =>
         model.Kernels switch
         {
-            CpuKernelSet set => new CpuLoraTrainingEngine(model, set, adapter, maxTokens, seed, options),
-            IlgpuKernelSet => new IlgpuLoraTrainingEngine(model, adapter, maxTokens, seed, options),
+            CpuKernelSet set => new CpuLoraTrainingEngine(model, set, adapter, maxTokens, microBatch, seed, options),
+            IlgpuKernelSet => new IlgpuLoraTrainingEngine(model, adapter, maxTokens, microBatch, seed, options),
             _ => throw new DromedaryException($"LoRA training is not available on kernel set '{model.Kernels.Name}'; use --kernels cpu or ilgpu."),
         };
 }

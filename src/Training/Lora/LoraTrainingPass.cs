@@ -7,11 +7,13 @@ namespace Dromedary.Training.Lora;
 
 /// <summary>
 /// The CPU forward and backward pass of LoRA fine-tuning on a frozen base model (int8 or fp32 weights on a CPU
-/// kernel set). Each sequence runs on its own, positions from 0 (right padding costs nothing: positions after the
-/// last counted target are not run). The forward keeps only each block's input; the backward recomputes a block
-/// from it before going back through it (per-layer activation checkpointing). Only the adapter gets gradients;
-/// the base weights pass input gradients. All buffers are sized for <see cref="MaxTokens"/> here, so a step
-/// allocates nothing. Uses the model's kernel set: run no session on it meanwhile.
+/// kernel set). A micro-batch's sequences are packed into blocks (<see cref="TokenBlock"/>: concatenated, no
+/// padding, positions from 0 per sequence; right padding costs nothing, positions after a sequence's last counted
+/// target are not run), and every op runs over a whole block; attention stays within each sequence. The forward
+/// keeps only each layer's input; the backward recomputes a layer from it before going back through it (per-layer
+/// activation checkpointing). Only the adapter gets gradients; the base weights pass input gradients. All buffers
+/// are allocated here from <see cref="TrainingBuffers"/>' list, the one the memory plan sums, so a step allocates
+/// nothing. Uses the model's kernel set: run no session on it meanwhile.
 /// </summary>
 public sealed class LoraTrainingPass : IDisposable
 {
@@ -22,17 +24,20 @@ public sealed class LoraTrainingPass : IDisposable
     private readonly LoraWorkspace _work;
     private readonly float[][] _layerInputs;
     private readonly float[] _gradient, _normed, _logits;
-    private readonly int[] _targets, _positions;
+    private readonly TokenBlock _block;
     private readonly int _headChunk;
 
-    /// <param name="dropoutSeed">With the step, micro-batch and sequence index, fixes every dropout mask.</param>
-    public LoraTrainingPass(LlamaModel model, LoraAdapter adapter, int maxTokens, ulong dropoutSeed)
-        : this(model, adapter, maxTokens, dropoutSeed, HeadChunk)
+    /// <param name="maxTokens">The longest sequence.</param>
+    /// <param name="dropoutSeed">With the step and the sequence's place in it, fixes every dropout mask.</param>
+    /// <param name="maxSequences">Sequences of <paramref name="maxTokens"/> one block holds: the micro-batch. A call
+    /// with more tokens than a block holds runs several blocks.</param>
+    public LoraTrainingPass(LlamaModel model, LoraAdapter adapter, int maxTokens, ulong dropoutSeed, int maxSequences = 1)
+        : this(model, adapter, maxTokens, dropoutSeed, maxSequences, TrainingBuffers.HeadChunk)
     {
     }
 
     /// <param name="headChunk">Rows of logits at a time; tests make it small to run several chunks on a tiny model.</param>
-    internal LoraTrainingPass(LlamaModel model, LoraAdapter adapter, int maxTokens, ulong dropoutSeed, int headChunk)
+    internal LoraTrainingPass(LlamaModel model, LoraAdapter adapter, int maxTokens, ulong dropoutSeed, int maxSequences, int headChunk)
     {
         _model = new CpuBaseModel(model);
         _config = model.Config;
@@ -40,45 +45,34 @@ public sealed class LoraTrainingPass : IDisposable
         TrainingTargets.CheckMaxTokens(maxTokens, _config);
         Adapter = adapter;
         MaxTokens = maxTokens;
-        int d = _config.HiddenSize, layers = _config.Layers;
-        _layers = new TrainingLayer[layers];
-        for (var l = 0; l < layers; l++) _layers[l] = new TrainingLayer(_model, adapter, l);
-        _buffers = new LayerBuffers(_config, maxTokens);
-        var dropout = new LoraDropout(adapter.Config.Dropout, dropoutSeed);
-        _work = new LoraWorkspace(_model.Set, maxTokens, WidestInput(_config, adapter.Config), adapter.Config.Rank, dropout);
-        _layerInputs = new float[layers + 1][];
-        for (var l = 0; l <= layers; l++) _layerInputs[l] = new float[(long)maxTokens * d];
+        var blockTokens = TrainingTargets.BlockTokens(maxTokens, maxSequences);
+        _layers = new TrainingLayer[_config.Layers];
+        for (var l = 0; l < _layers.Length; l++) _layers[l] = new TrainingLayer(_model, adapter, l);
+
+        // The activations of the list; the adapter, its gradients and moments are the adapter's and the engine's arrays.
+        var list = TrainingBuffers.For(_config, adapter.Config, blockTokens, headChunk)
+            .Where(b => b.Part >= TrainingMemory.SavedInputs && !b.DeviceOnly).ToList();
+        var floats = list.Where(b => !b.Integer).ToDictionary(b => b.Name, b => new float[(long)b.Rows * b.Cols]);
+        var ints = list.Where(b => b.Integer).ToDictionary(b => b.Name, b => new int[(long)b.Rows * b.Cols]);
+        _buffers = new LayerBuffers(floats);
+        _work = new LoraWorkspace(_model.Set, floats, new LoraDropout(adapter.Config.Dropout, dropoutSeed));
+        _layerInputs = Enumerable.Range(0, _config.Layers + 1).Select(l => floats[$"layer {l} input"]).ToArray();
+        (_normed, _gradient, _logits) = (floats["final normed"], floats["residual gradient"], floats["logits chunk"]);
+        _block = new TokenBlock(ints["token ids"], ints["positions"], ints["targets"], maxTokens, _config.VocabSize);
         _headChunk = headChunk;
-        var head = HeadShapes(_config, maxTokens, headChunk).ToDictionary(s => s.Name, s => new float[(long)s.Rows * s.Cols]);
-        (_normed, _gradient, _logits) = (head["final normed"], head["residual gradient"], head["logits chunk"]);
-        _targets = new int[maxTokens];
-        _positions = Enumerable.Range(0, maxTokens).ToArray();
+        ActivationBytes = list.Sum(b => (long)b.Rows * b.Cols * sizeof(int));
     }
 
-    /// <summary>
-    /// Rows of logits computed at once: the cross-entropy over the vocabulary runs on chunks of this many tokens,
-    /// so the logits never take [tokens, vocab] (a GPU set chunks the same way; the memory plan assumes it).
-    /// </summary>
-    public const int HeadChunk = 1024;
-
     public LoraAdapter Adapter { get; }
+
+    /// <summary>The longest sequence.</summary>
     public int MaxTokens { get; }
 
-    /// <summary>The head's buffers for sequences of up to <paramref name="maxTokens"/>: one list for the pass and the memory plan.</summary>
-    public static IEnumerable<(string Name, int Rows, int Cols)> HeadShapes(LlamaConfig config, int maxTokens, int headChunk = HeadChunk) =>
-    [
-        ("final normed", maxTokens, config.HiddenSize), ("residual gradient", maxTokens, config.HiddenSize),
-        ("logits chunk", Math.Min(maxTokens, headChunk), config.VocabSize),
-    ];
+    /// <summary>Tokens one block holds.</summary>
+    public int BlockTokens => _block.Capacity;
 
-    /// <summary>The widest input of an adapted projection, never less than the hidden size (see <see cref="LoraWorkspace"/>).</summary>
-    internal static int WidestInput(LlamaConfig config, LoraConfig lora) =>
-        lora.Targets.Select(t => t.Shape(config).In).Append(config.HiddenSize).Max();
-
-    /// <summary>Bytes of every activation, gradient and scratch buffer the pass holds, as allocated.</summary>
-    internal long ActivationBytes =>
-        _layerInputs.Sum(x => (long)x.Length) * sizeof(float) + _buffers.Bytes + _work.Bytes
-        + ((long)_normed.Length + _gradient.Length + _logits.Length) * sizeof(float);
+    /// <summary>Bytes of every activation, gradient, scratch and token buffer the pass holds, as allocated.</summary>
+    internal long ActivationBytes { get; }
 
     /// <summary>
     /// Runs a micro-batch forward and backward and adds lossScale·∂(Σ token losses)/∂(A, B) into
@@ -92,19 +86,20 @@ public sealed class LoraTrainingPass : IDisposable
     {
         if (!gradients.Fits(Adapter)) throw new ArgumentException("the gradients were made for another adapter's shapes", nameof(gradients));
         var loss = 0.0;
-        for (var s = 0; s < sequences.Count; s++) loss += Sequence(sequences[s], s, lossScale, gradients, new DropoutKey(step, firstSequence + s));
+        for (var next = 0; next < sequences.Count;)
+        {
+            next = _block.Pack(sequences, next, step, firstSequence);
+            if (_block.Tokens > 0) loss += Block(lossScale, gradients);
+        }
         return loss;
     }
 
-    private double Sequence(TrainingSequence sequence, int index, float lossScale, LoraGradients gradients, in DropoutKey key)
+    private double Block(float lossScale, LoraGradients gradients)
     {
-        var n = TrainingTargets.Fill(sequence, index, MaxTokens, _config.VocabSize, _targets);
-        if (n == 0) return 0;
+        var n = _block.Tokens;
         int d = _config.HiddenSize, vocab = _config.VocabSize;
-        var positions = _positions.AsSpan(0, n);
-        CpuEmbedding.Forward(_model.EmbeddingTable.Span, _model.EmbeddingType, d, sequence.InputIds.AsSpan(0, n), _layerInputs[0].AsSpan(0, n * d));
-        for (var l = 0; l < _layers.Length; l++)
-            _layers[l].Forward(_work, _buffers, _layerInputs[l], _layerInputs[l + 1], n, positions, key);
+        CpuEmbedding.Forward(_model.EmbeddingTable.Span, _model.EmbeddingType, d, _block.Ids, _layerInputs[0].AsSpan(0, n * d));
+        for (var l = 0; l < _layers.Length; l++) _layers[l].Forward(_work, _buffers, _layerInputs[l], _layerInputs[l + 1], _block);
 
         // Head: final norm, then per chunk of rows logits and fused cross-entropy, whose gradient goes back
         // through the head into the normed rows; then into the residual stream.
@@ -120,7 +115,7 @@ public sealed class LoraTrainingPass : IDisposable
             var chunk = normed.Slice(start * d, rows * d);
             var logits = _logits.AsSpan(0, rows * vocab);
             _model.Set.Linear(chunk, rows, _model.Model.Head, logits);
-            CpuCrossEntropy.ForwardBackward(logits, vocab, _targets.AsSpan(start, rows), lossScale, logits, out var chunkLoss, out _);
+            CpuCrossEntropy.ForwardBackward(logits, vocab, _block.Targets.Slice(start, rows), lossScale, logits, out var chunkLoss, out _);
             _model.Set.LinearBackwardInput(logits, rows, _model.Model.Head, chunk);
             lossSum += chunkLoss;
         }
@@ -128,9 +123,9 @@ public sealed class LoraTrainingPass : IDisposable
 
         for (var l = _layers.Length - 1; l >= 0; l--)
         {
-            // The last block's activations are still in the buffers from the forward: the head uses its own.
-            if (l < _layers.Length - 1) _layers[l].Forward(_work, _buffers, _layerInputs[l], default, n, positions, key);
-            _layers[l].Backward(_work, _buffers, _layerInputs[l], _gradient, n, positions, l > 0, gradients, key);
+            // The last layer's activations are still in the buffers from the forward: the head uses its own.
+            if (l < _layers.Length - 1) _layers[l].Forward(_work, _buffers, _layerInputs[l], default, _block);
+            _layers[l].Backward(_work, _buffers, _layerInputs[l], _gradient, _block, l > 0, gradients);
         }
         return lossSum * lossScale;
     }

@@ -6,8 +6,8 @@ using Dromedary.Model.Lora;
 namespace Dromedary.Training.Lora;
 
 /// <summary>
-/// One transformer block with its LoRA projections: the forward exactly as LlamaSession runs it (same kernels, same
-/// order, positions from 0), and its backward for the adapter's gradients, given the block's saved input.
+/// One transformer layer with its LoRA projections over a block of packed sequences: the forward as LlamaSession
+/// runs it (same kernels, same order, each sequence's positions from 0, attention within each sequence), and its backward for the adapter's gradients, given the block's saved input.
 /// </summary>
 internal sealed class TrainingLayer
 {
@@ -37,12 +37,13 @@ internal sealed class TrainingLayer
     }
 
     /// <summary>
-    /// Runs the block on <paramref name="input"/> [n, hidden], leaving its activations in <paramref name="b"/>. With
+    /// Runs the layer on <paramref name="input"/> [block tokens, hidden], leaving its activations in <paramref name="b"/>. With
     /// an empty <paramref name="output"/> it stops after the SwiGLU product: that is all the backward needs.
     /// </summary>
-    public void Forward(LoraWorkspace work, LayerBuffers b, ReadOnlySpan<float> input, Span<float> output, int n,
-        ReadOnlySpan<int> positions, in DropoutKey key)
+    public void Forward(LoraWorkspace work, LayerBuffers b, ReadOnlySpan<float> input, Span<float> output, TokenBlock block)
     {
+        var n = block.Tokens;
+        var positions = block.Positions;
         int d = _config.HiddenSize, kv = _config.KvDim, f = _config.IntermediateSize, heads = _config.Heads, headDim = _config.HeadDim;
         input = input[..(n * d)];
         var normed = b.AttentionInput.AsSpan(0, n * d);
@@ -57,50 +58,50 @@ internal sealed class TrainingLayer
         var product = b.Product.AsSpan(0, n * f);
 
         CpuRmsNorm.Forward(input, CpuBaseModel.Values(_attentionNorm), _eps, n, normed);
-        Projection(LoraTarget.Query).Forward(work, normed, n, query, key);
-        Projection(LoraTarget.Key).Forward(work, normed, n, keys, key);
-        Projection(LoraTarget.Value).Forward(work, normed, n, b.Value.AsSpan(0, n * kv), key);
+        Projection(LoraTarget.Query).Forward(work, normed, n, query, block);
+        Projection(LoraTarget.Key).Forward(work, normed, n, keys, block);
+        Projection(LoraTarget.Value).Forward(work, normed, n, b.Value.AsSpan(0, n * kv), block);
         CpuRope.Apply(query, n, heads, headDim, positions, _model.Rope);
         CpuRope.Apply(keys, n, _config.KvHeads, headDim, positions, _model.Rope);
-        // The whole key and value buffers go in as the cache: the kernel sizes its scratch by their length, once.
-        _model.Set.CpuAttention.Forward(query, b.Key, b.Value, n, 0, heads, _config.KvHeads, headDim, attention);
-        Projection(LoraTarget.Output).Forward(work, attention, n, projection, key);
+        // The whole key and value buffers go in: the kernel sizes its scratch by their length, once.
+        CpuSegmentedAttention.Forward(_model.Set.CpuAttention, query, b.Key, b.Value, block.Bounds, heads, _config.KvHeads, headDim, attention);
+        Projection(LoraTarget.Output).Forward(work, attention, n, projection, block);
         input.CopyTo(residual);
         CpuResidual.Add(residual, projection);
 
         CpuRmsNorm.Forward(residual, CpuBaseModel.Values(_mlpNorm), _eps, n, mlpInput);
-        Projection(LoraTarget.Gate).Forward(work, mlpInput, n, gate, key);
-        Projection(LoraTarget.Up).Forward(work, mlpInput, n, up, key);
+        Projection(LoraTarget.Gate).Forward(work, mlpInput, n, gate, block);
+        Projection(LoraTarget.Up).Forward(work, mlpInput, n, up, block);
         CpuSwiGlu.Forward(gate, up, product);
         if (output.IsEmpty) return;
-        Projection(LoraTarget.Down).Forward(work, product, n, projection, key);
+        Projection(LoraTarget.Down).Forward(work, product, n, projection, block);
         output = output[..(n * d)];
         residual.CopyTo(output);
         CpuResidual.Add(output, projection);
     }
 
     /// <summary>
-    /// After <see cref="Forward"/> on the same input: turns <paramref name="gradient"/> [n, hidden], the loss's
-    /// gradient at the block's output, into the gradient at its input, adding the adapter's gradients on the way.
-    /// Without <paramref name="inputGradient"/> (the first block) the input gradient is not computed.
+    /// After <see cref="Forward"/> on the same input: turns <paramref name="gradient"/> [block tokens, hidden], the loss's
+    /// gradient at the layer's output, into the gradient at its input, adding the adapter's gradients on the way.
+    /// Without <paramref name="inputGradient"/> (the first layer) the input gradient is not computed.
     /// </summary>
-    public void Backward(LoraWorkspace work, LayerBuffers b, ReadOnlySpan<float> input, Span<float> gradient, int n,
-        ReadOnlySpan<int> positions, bool inputGradient, LoraGradients gradients, in DropoutKey key)
+    public void Backward(LoraWorkspace work, LayerBuffers b, ReadOnlySpan<float> input, Span<float> gradient, TokenBlock block,
+        bool inputGradient, LoraGradients gradients)
     {
-        var ops = new AdapterGradients(this, work, gradients, key);
-        BlockBackward.Run(ref ops, _config, b, _model.Set.CpuAttention, _model.Rope, input, gradient, n, positions, inputGradient);
+        var ops = new AdapterGradients(this, work, gradients, block);
+        BlockBackward.Run(ref ops, _config, b, _model.Set.CpuAttention, _model.Rope, input, gradient, block.Bounds, block.Positions, inputGradient);
     }
 
     private LoraLinear Projection(LoraTarget target) => _projections[(int)target];
 
     /// <summary>The LoRA pass's side of a block's backward: adapter gradients through frozen weights and norms.</summary>
-    private readonly struct AdapterGradients(TrainingLayer layer, LoraWorkspace work, LoraGradients gradients, DropoutKey key) : IBlockGradients
+    private readonly struct AdapterGradients(TrainingLayer layer, LoraWorkspace work, LoraGradients gradients, TokenBlock block) : IBlockGradients
     {
         public void Linear(LoraTarget target, ReadOnlySpan<float> x, ReadOnlySpan<float> dy, int n, Span<float> dx, bool accumulate)
         {
             var index = layer._matrixIndex[(int)target];
             Span<float> dA = index < 0 ? default : gradients.A[index], dB = index < 0 ? default : gradients.B[index];
-            layer.Projection(target).Backward(work, x, dy, n, dx, accumulate, dA, dB, key);
+            layer.Projection(target).Backward(work, x, dy, n, dx, accumulate, dA, dB, block);
         }
 
         public void Norm(bool mlp, ReadOnlySpan<float> x, int n, ReadOnlySpan<float> dy, Span<float> dx) =>

@@ -13,6 +13,14 @@ internal static class TrainingTargets
             throw new DromedaryException($"the longest training sequence must be 1 .. {config.MaxPositions} tokens (max_position_embeddings), not {maxTokens}.");
     }
 
+    /// <summary>Tokens of a block that holds <paramref name="maxSequences"/> sequences of up to <paramref name="maxTokens"/>.</summary>
+    public static int BlockTokens(int maxTokens, int maxSequences)
+    {
+        if (maxSequences < 1 || (long)maxTokens * maxSequences > int.MaxValue)
+            throw new DromedaryException($"a micro-batch of {maxSequences} × {maxTokens} tokens is out of range.");
+        return maxTokens * maxSequences;
+    }
+
     /// <summary>
     /// Fills <paramref name="targets"/> (targets[t] = labels[t + 1], the token position t predicts) and returns how
     /// many positions to run: up to the last counted target, 0 when none counts.

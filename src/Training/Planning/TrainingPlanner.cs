@@ -13,13 +13,14 @@ namespace Dromedary.Training.Planning;
 public sealed record TrainingPlanOptions(Precision Precision, int GroupSize, LoraConfig Lora, int MicroBatch, int Cutoff);
 
 /// <summary>
-/// The memory of one LoRA training step on a kernel set: the frozen base weights as the set lays them out, the
-/// adapter with its gradients and AdamW moments, and for a micro-batch run as one block of micro-batch × cutoff
-/// tokens: every layer's saved input (per-layer checkpointing), one layer's activations and gradients, the head
-/// (the cross-entropy runs on chunks of <see cref="LoraTrainingPass.HeadChunk"/> tokens, so the logits are one
-/// chunk × vocab) and the LoRA scratch. The buffer lists are the ones <see cref="LoraTrainingPass"/> allocates
-/// from, at the set's activation size (fp32). Attention is the streamed kind that recomputes its probabilities,
-/// as the CPU kernel does: no [heads, tokens, tokens] scores are kept.
+/// The memory of one LoRA training step on a kernel set: the frozen base weights as the set lays them out, and the
+/// buffers of <see cref="TrainingBuffers"/> for a block of micro-batch × cutoff tokens — the adapter with its
+/// gradients and AdamW moments, every layer's saved input (per-layer checkpointing), one layer's activations and
+/// gradients, the head (the cross-entropy runs on chunks of <see cref="TrainingBuffers.HeadChunk"/> tokens, so the
+/// logits are one chunk × vocab), the LoRA scratch and the tokens — at the set's activation size. The engines run
+/// a micro-batch as that one block and allocate exactly that list: the ILGPU engine carves it from its arena, the
+/// CPU pass allocates its activations from it. Attention is the streamed kind that recomputes its probabilities:
+/// no [heads, tokens, tokens] scores are kept.
 /// </summary>
 public static class TrainingPlanner
 {
@@ -30,27 +31,22 @@ public static class TrainingPlanner
     {
         Check(config, options);
         var lora = options.Lora;
-        var tokens = options.MicroBatch * options.Cutoff;
-        long Sum(IEnumerable<(string Name, int Rows, int Cols)> shapes) => shapes.Sum(s => kernels.ActivationBytes(s.Rows, s.Cols));
-
-        var adapter = config.Layers * lora.Targets.Sum(t =>
-        {
-            var (outFeatures, inFeatures) = t.Shape(config);
-            return kernels.ActivationBytes(lora.Rank, inFeatures) + kernels.ActivationBytes(outFeatures, lora.Rank);
-        });
         var targets = string.Join(", ", lora.Targets.Select(t => t.PeftName()[..^"_proj".Length]));
         var batch = $"{options.MicroBatch} × {options.Cutoff} tokens";
+        var tokens = options.MicroBatch * options.Cutoff;
+        var parts = TrainingBuffers.For(config, lora, tokens).GroupBy(b => b.Part)
+            .ToDictionary(g => g.Key, g => g.Sum(b => kernels.ActivationBytes(b.Rows, b.Cols)));
         return new MemoryPlan(
         [
             .. InferencePlanner.Weights(config, kernels, options.Precision, options.GroupSize),
-            new("adapter", $"LoRA A and B (r={lora.Rank} on {targets}, fp32)", adapter),
-            new("adapter", "their gradients", adapter),
-            new("adapter", "AdamW moments (2, fp32)", 2 * adapter),
-            new("saved inputs", $"{config.Layers + 1} layer inputs × {batch}", (config.Layers + 1) * kernels.ActivationBytes(tokens, config.HiddenSize)),
-            new("layer", $"one layer's activations and gradients, {batch}", Sum(LayerBuffers.Shapes(config, tokens))),
-            new("head", $"final norm and its gradient, logits of {Math.Min(tokens, LoraTrainingPass.HeadChunk)} tokens at a time",
-                Sum(LoraTrainingPass.HeadShapes(config, tokens))),
-            new("workspace", "LoRA scratch", Sum(LoraWorkspace.Shapes(tokens, LoraTrainingPass.WidestInput(config, lora), lora.Rank))),
+            new("adapter", $"LoRA A and B (r={lora.Rank} on {targets}, fp32)", parts[TrainingMemory.Adapter]),
+            new("adapter", "their gradients", parts[TrainingMemory.AdapterGradients]),
+            new("adapter", "AdamW moments (2, fp32)", parts[TrainingMemory.AdamWMoments]),
+            new("saved inputs", $"{config.Layers + 1} layer inputs × {batch}", parts[TrainingMemory.SavedInputs]),
+            new("layer", $"one layer's activations and gradients, {batch}", parts[TrainingMemory.Layer]),
+            new("head", $"final norm and its gradient, logits of {Math.Min(tokens, TrainingBuffers.HeadChunk)} tokens at a time", parts[TrainingMemory.Head]),
+            new("workspace", "LoRA scratch", parts[TrainingMemory.LoraScratch]),
+            new("workspace", "token ids, positions, targets, losses", parts[TrainingMemory.Tokens]),
         ]);
     }
 
@@ -79,7 +75,6 @@ public static class TrainingPlanner
         options.Lora.Validate("LoRA options");
         if (options.Cutoff < 1 || options.Cutoff > config.MaxPositions)
             throw new DromedaryException($"the cutoff must be 1 .. {config.MaxPositions} tokens (max_position_embeddings), not {options.Cutoff}.");
-        if (options.MicroBatch < 1 || (long)options.MicroBatch * options.Cutoff > int.MaxValue)
-            throw new DromedaryException($"a micro-batch of {options.MicroBatch} × {options.Cutoff} tokens is out of range.");
+        TrainingTargets.BlockTokens(options.Cutoff, options.MicroBatch);
     }
 }

@@ -37,7 +37,7 @@ public sealed class PretrainingPass : IDisposable
         _attention = new CpuAttention(pool);
         _rope = new CpuRopeTable(config.HeadDim, config.RopeTheta, maxTokens);
         _buffers = new LayerBuffers[config.Layers];
-        for (var l = 0; l < config.Layers; l++) _buffers[l] = new LayerBuffers(config, maxTokens);
+        for (var l = 0; l < config.Layers; l++) _buffers[l] = LayerBuffers.Create(config, maxTokens);
         int d = config.HiddenSize;
         _layerInputs = new float[config.Layers + 1][];
         for (var l = 0; l <= config.Layers; l++) _layerInputs[l] = new float[(long)maxTokens * d];
@@ -77,10 +77,11 @@ public sealed class PretrainingPass : IDisposable
         _gemm.Multiply(logits, weights.Head, _normedGradient, n, d, vocab);
         CpuRmsNorm.Backward(last, weights.FinalNorm, _eps, n, _normedGradient, gradient, gradients.FinalNorm);
 
+        ReadOnlySpan<int> window = [0, n]; // one sequence
         for (var l = _config.Layers - 1; l >= 0; l--)
         {
             var ops = new WeightGradients(this, weights, gradients, l);
-            BlockBackward.Run(ref ops, _config, _buffers[l], _attention, _rope, _layerInputs[l], _gradient, n, positions, inputGradient: true);
+            BlockBackward.Run(ref ops, _config, _buffers[l], _attention, _rope, _layerInputs[l], _gradient, window, positions, inputGradient: true);
         }
         CpuEmbedding.Backward(gradient, d, inputs, gradients.Embedding);
         return lossSum * lossScale;

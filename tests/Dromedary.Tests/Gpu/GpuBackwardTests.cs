@@ -132,6 +132,43 @@ public sealed class GpuBackwardTests(GpuSimulatorFixture fixture)
         AssertNear(dV, gdv.GetAsArray1D());
     }
 
+    /// <summary>Packed sequences of 3, 1 and 5 tokens: forward and backward as the CPU's segmented attention.</summary>
+    [Fact]
+    public void Segmented_attention_matches_the_cpu()
+    {
+        const int heads = 4, kvHeads = 2, headDim = 8, rows = 9;
+        int[] bounds = [0, 3, 4, 9];
+        var random = new Random(12);
+        var q = RandomFloats(random, rows * heads * headDim, 2);
+        var keys = RandomFloats(random, rows * kvHeads * headDim);
+        var values = RandomFloats(random, keys.Length);
+        var dOut = RandomFloats(random, q.Length);
+        float[] output = new float[q.Length], dQ = new float[q.Length], dK = new float[keys.Length], dV = new float[values.Length];
+        using (var pool = new WorkerPool(1))
+        {
+            var attention = new CpuAttention(pool);
+            CpuSegmentedAttention.Forward(attention, q, keys, values, bounds, heads, kvHeads, headDim, output);
+            CpuSegmentedAttention.Backward(attention, q, keys, values, bounds, heads, kvHeads, headDim, dOut, dQ, dK, dV);
+        }
+
+        using var partials = Accelerator.Allocate1D<float>(2 * rows * heads);
+        var gpu = new GpuAttention(Accelerator, partials.View);
+        // In: q, keys, values, dOut. Out: output, dQ, dKeys, dValues.
+        var buffers = new[] { q, keys, values, dOut }.Select(Device<float>)
+            .Concat(new[] { q.Length, q.Length, keys.Length, values.Length }.Select(n => Accelerator.Allocate1D<float>(n))).ToArray();
+        try
+        {
+            var v = buffers.Select(b => b.View).ToArray();
+            GpuSegmentedAttention.Forward(gpu, v[0], v[1], v[2], bounds, heads, kvHeads, headDim, v[4]);
+            GpuSegmentedAttention.Backward(gpu, v[0], v[1], v[2], bounds, heads, kvHeads, headDim, v[3], v[5], v[6], v[7]);
+            foreach (var (expected, i) in new[] { (output, 4), (dQ, 5), (dK, 6), (dV, 7) }) AssertNear(expected, buffers[i].GetAsArray1D());
+        }
+        finally
+        {
+            foreach (var buffer in buffers) buffer.Dispose();
+        }
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(17)]
@@ -147,7 +184,8 @@ public sealed class GpuBackwardTests(GpuSimulatorFixture fixture)
         using (var weight = Fp32Weight.Create(LinearSource.Fp32(weights, outputs, inputs)))
             matmul.BackwardInput(dY, rows, weight, expected);
         using var arena = new DeviceArena(Accelerator);
-        using var gw = GpuFp32Weight.Create(arena, LinearSource.Fp32(weights, outputs, inputs));
+        using var staging = new HostStaging(Accelerator);
+        using var gw = GpuFp32Weight.Create(arena, staging, LinearSource.Fp32(weights, outputs, inputs));
         using var gdy = Device(dY);
         using var gdx = Accelerator.Allocate1D<float>(expected.Length);
         new GpuFp32MatMul(Accelerator).BackwardInput(gdy.View, rows, gw, gdx.View);
@@ -174,7 +212,8 @@ public sealed class GpuBackwardTests(GpuSimulatorFixture fixture)
         using (var weight = Int8Weight.Create(source))
             matmul.BackwardInput(dY, rows, weight, expected);
         using var arena = new DeviceArena(Accelerator);
-        using var gw = GpuInt8Weight.Create(arena, source);
+        using var staging = new HostStaging(Accelerator);
+        using var gw = GpuInt8Weight.Create(arena, staging, source);
         using var gdy = Device(dY);
         using var gdx = Accelerator.Allocate1D<float>(expected.Length);
         using var gpu = new GpuInt8MatMul(Accelerator, GpuInt8Variant.Simt);

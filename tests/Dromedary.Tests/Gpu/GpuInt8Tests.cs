@@ -75,8 +75,9 @@ public sealed class GpuInt8Tests(GpuInt8Tests.Simulator simulator, ITestOutputHe
     public void WeightRejectsGroupsThatSplitActivationBlocks()
     {
         using var arena = new DeviceArena(simulator.Accelerator);
+        using var staging = new HostStaging(simulator.Accelerator);
         var error = Assert.Throws<ArgumentException>(() =>
-            GpuInt8Weight.Create(arena, LinearSource.Int8(new sbyte[2 * 200], new float[2 * 2], 2, 200, 100)));
+            GpuInt8Weight.Create(arena, staging, LinearSource.Int8(new sbyte[2 * 200], new float[2 * 2], 2, 200, 100)));
         Assert.Contains("multiple of 128", error.Message);
     }
 
@@ -196,7 +197,8 @@ public sealed class GpuInt8Tests(GpuInt8Tests.Simulator simulator, ITestOutputHe
         public float[] OnGpu(Accelerator accelerator, GpuInt8MatMul matMul)
         {
             using var arena = new DeviceArena(accelerator);
-            using var weight = GpuInt8Weight.Create(arena, Source);
+            using var staging = new HostStaging(accelerator);
+            using var weight = GpuInt8Weight.Create(arena, staging, Source);
             using var x = accelerator.Allocate1D(_x);
             using var y = accelerator.Allocate1D<float>(_rows * _outRows);
             matMul.Forward(x.View, _rows, weight, y.View);

@@ -5,6 +5,7 @@ using Dromedary.Model.Llama;
 using Dromedary.Tests.Lora;
 using Dromedary.Tests.Model;
 using Dromedary.Training.Lora;
+using Dromedary.Training.Planning;
 using Xunit;
 
 namespace Dromedary.Tests.Gpu;
@@ -13,8 +14,8 @@ namespace Dromedary.Tests.Gpu;
 /// The ILGPU training engine (on the simulator here) against the CPU pieces it mirrors — <see cref="LoraTrainingPass"/>,
 /// <see cref="GradientNorm"/> and <see cref="CpuAdamW"/> — on the tiny fixture model: rank 4 on all seven
 /// projections with random A and B (every path of the backward is live), dropout 0.1 (the masks must be the CPU's),
-/// weight decay, clipping that bites, two optimizer steps on two short sequences (≤ 8 tokens: the simulator runs
-/// one OS thread per GPU thread).
+/// weight decay, clipping that bites, two optimizer steps on two short sequences packed as one block on both sides
+/// (≤ 8 tokens each: the simulator runs one OS thread per GPU thread).
 /// </summary>
 [Collection(GpuSimulatorCollection.Name)]
 public sealed class GpuLoraTrainingEngineTests(ITestOutputHelper output)
@@ -50,7 +51,7 @@ public sealed class GpuLoraTrainingEngineTests(ITestOutputHelper output)
 
         using var cpu = ForwardTests.Load("f32", precision, threads: 1);
         var expected = LoraFixtures.RandomAdapter(cpu.Model.Config, config);
-        using var pass = new LoraTrainingPass(cpu.Model, expected, MaxTokens, 5);
+        using var pass = new LoraTrainingPass(cpu.Model, expected, MaxTokens, 5, maxSequences: 2);
         var gradients = new LoraGradients(expected);
         var first = expected.Matrices.Select(m => (A: new float[m.A.Length], B: new float[m.B.Length])).ToArray();
         var second = expected.Matrices.Select(m => (A: new float[m.A.Length], B: new float[m.B.Length])).ToArray();
@@ -58,7 +59,7 @@ public sealed class GpuLoraTrainingEngineTests(ITestOutputHelper output)
         var adamW = new CpuAdamW(pool, Options);
 
         using var gpu = ForwardTests.Load("f32", precision, kernels: "ilgpu");
-        using var engine = new IlgpuLoraTrainingEngine(gpu.Model, LoraFixtures.RandomAdapter(gpu.Model.Config, config), MaxTokens, 5, Options);
+        using var engine = new IlgpuLoraTrainingEngine(gpu.Model, LoraFixtures.RandomAdapter(gpu.Model.Config, config), MaxTokens, 2, 5, Options);
 
         for (var step = 1; step <= 2; step++)
         {
@@ -107,22 +108,67 @@ public sealed class GpuLoraTrainingEngineTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// The buffer list a memory plan would count is what the engine takes from the arena: constructing the engine
-    /// grows the arena's used bytes by exactly the list's total plus the gradient norm's partials.
+    /// Three sequences of different lengths (5, 3 and 6 positions run) as one block of a micro-batch-3 engine give
+    /// the loss, gradient norm and gradients of the same sequences run one call each (dropout on: masks keyed by a
+    /// sequence's place in the step). The gradients are read as AdamW's first moments after one step with no
+    /// clipping, 0.1·g. Only fp32 summation order may differ.
     /// </summary>
     [Fact]
-    public void Buffers_list_the_arena_memory_the_engine_takes()
+    public void A_block_of_sequences_gives_the_gradients_of_the_sequences_one_at_a_time()
+    {
+        var texts = Fixtures.ReferenceLogprobs("f32");
+        TrainingSequence[] sequences =
+        [
+            LoraFixtures.Sequence(texts[1].Tokens[..6], prompt: 2), LoraFixtures.Sequence(texts[2].Tokens[..4], prompt: 1, padding: 2),
+            LoraFixtures.Sequence(texts[3].Tokens[..7], prompt: 3),
+        ];
+        var scale = 1f / LoraFixtures.Counted(sequences);
+        var config = LoraFixtures.Config(dropout: 0.1);
+        using var gpu = ForwardTests.Load("f32", Precision.Fp32, kernels: "ilgpu");
+        using var block = new IlgpuLoraTrainingEngine(gpu.Model, LoraFixtures.RandomAdapter(gpu.Model.Config, config), MaxTokens, 3, 5, Options);
+        using var single = new IlgpuLoraTrainingEngine(gpu.Model, LoraFixtures.RandomAdapter(gpu.Model.Config, config), MaxTokens, 1, 5, Options);
+
+        var blockLoss = block.ForwardBackward(sequences, scale, 1, 0);
+        var singleLoss = 0.0;
+        for (var i = 0; i < sequences.Length; i++) singleLoss += single.ForwardBackward([sequences[i]], scale, 1, i);
+        var (blockNorm, singleNorm) = (block.GradientNorm(), single.GradientNorm());
+        output.WriteLine($"loss: block {blockLoss}, one at a time {singleLoss}; norm {blockNorm} and {singleNorm}");
+        Assert.Equal(singleLoss, blockLoss, Math.Abs(singleLoss) * 1e-5);
+        Assert.Equal(singleNorm, blockNorm, singleNorm * 1e-5);
+
+        block.Step(LearningRate, 1, 1);
+        single.Step(LearningRate, 1, 1);
+        var (expected, actual) = (single.ExportMoments(), block.ExportMoments());
+        foreach (var (e, a) in expected.FirstA.Zip(actual.FirstA).Concat(expected.FirstB.Zip(actual.FirstB)))
+        {
+            var bound = 1e-5 * e.Max(Math.Abs);
+            Assert.True(bound > 0);
+            for (var j = 0; j < e.Length; j++) Assert.True(Math.Abs(e[j] - a[j]) <= bound, $"[{j}]: {e[j]} vs {a[j]}");
+        }
+    }
+
+    /// <summary>
+    /// The engine carves exactly the training plan's buffers from the arena: constructing it for a micro-batch of 3
+    /// grows the arena's used bytes by the plan's adapter and activation lines (everything but the weights) plus
+    /// the gradient norm's partials, the one buffer the plan leaves out (one float per resident group, a few KiB).
+    /// </summary>
+    [Fact]
+    public void The_engine_takes_exactly_the_training_plans_memory_from_the_arena()
     {
         using var gpu = ForwardTests.Load("f32", Precision.Int8, kernels: "ilgpu");
         var set = (IlgpuKernelSet)gpu.Kernels;
-        var adapter = LoraFixtures.RandomAdapter(gpu.Model.Config, LoraFixtures.Config());
-        var listed = IlgpuLoraTrainingEngine.Buffers(gpu.Model.Config, MaxTokens, adapter);
+        var adapter = LoraFixtures.RandomAdapter(gpu.Model.Config, LoraFixtures.Config(dropout: 0.05));
+        var plan = TrainingPlanner.Plan(gpu.Model.Config, set, new TrainingPlanOptions(Precision.Int8, 0, adapter.Config, 3, MaxTokens));
+        var planned = plan.Items.Where(i => i.Category != "weights").Sum(i => i.Bytes);
         var partials = DeviceArena.RoundUp(GpuGroup.Launch(set.Runtime.Accelerator, long.MaxValue).GridDim.X * sizeof(float));
         var before = set.Arena.UsedBytes;
-        using (new IlgpuLoraTrainingEngine(gpu.Model, adapter, MaxTokens, 1, Options))
-            Assert.Equal(listed.Sum(b => b.Bytes) + partials, set.Arena.UsedBytes - before);
+        using (new IlgpuLoraTrainingEngine(gpu.Model, adapter, MaxTokens, 3, 1, Options))
+            Assert.Equal(planned + partials, set.Arena.UsedBytes - before);
         Assert.Equal(before, set.Arena.UsedBytes);
-        Assert.Contains(listed, b => b.Name == "logits" && b.Bytes == DeviceArena.RoundUp((long)MaxTokens * gpu.Model.Config.VocabSize * sizeof(float)));
+        // Independent arithmetic for the largest lines: 4 saved inputs and the logits of 24 tokens.
+        Assert.Equal(4 * DeviceArena.RoundUp(3L * MaxTokens * gpu.Model.Config.HiddenSize * sizeof(float)),
+            plan.Items.Single(i => i.Category == "saved inputs").Bytes);
+        Assert.Contains(plan.Items, i => i.Category == "head" && i.Bytes >= 3L * MaxTokens * gpu.Model.Config.VocabSize * sizeof(float));
     }
 
     [Fact]
@@ -130,7 +176,7 @@ public sealed class GpuLoraTrainingEngineTests(ITestOutputHelper output)
     {
         using var cpu = ForwardTests.Load("f32", Precision.Int8, threads: 1);
         var adapter = LoraFixtures.RandomAdapter(cpu.Model.Config, LoraFixtures.Config());
-        var error = Assert.Throws<DromedaryException>(() => new IlgpuLoraTrainingEngine(cpu.Model, adapter, MaxTokens, 1, Options));
+        var error = Assert.Throws<DromedaryException>(() => new IlgpuLoraTrainingEngine(cpu.Model, adapter, MaxTokens, 1, 1, Options));
         Assert.Contains("ilgpu", error.Message);
     }
 }

@@ -189,28 +189,93 @@ public sealed class BackwardTests
     [InlineData(4, 4, 20, 3, 1)]
     public void AttentionBackwardMatchesFiniteDifferences(int heads, int kvHeads, int headDim, int rows, int start)
     {
-        var random = new Random(5);
-        var context = start + rows;
-        var q = RandomFloats(random, rows * heads * headDim);
-        var keys = RandomFloats(random, context * kvHeads * headDim, 2);
-        var values = RandomFloats(random, keys.Length, 2);
-        var dOut = RandomFloats(random, q.Length);
-        var output = new float[q.Length];
         using var pool = new WorkerPool(2);
         var attention = new CpuAttention(pool);
+        AssertAttentionGradients(5, rows * heads * headDim, (start + rows) * kvHeads * headDim,
+            (q, keys, values, output) => attention.Forward(q, keys, values, rows, start, heads, kvHeads, headDim, output),
+            (q, keys, values, dOut, dQ, dKey, dValue) => attention.Backward(q, keys, values, rows, start, heads, kvHeads, headDim, dOut, dQ, dKey, dValue));
+    }
+
+    /// <summary>
+    /// An attention op's dQ, dKey and dValue against finite differences of its forward for L = Σ dOut·output, on
+    /// random q [queries], keys and values [keyValues]; dKey and dValue start as garbage: every row must be written.
+    /// </summary>
+    private static void AssertAttentionGradients(int seed, int queries, int keyValues, Action<float[], float[], float[], float[]> forward,
+        Action<float[], float[], float[], float[], float[], float[], float[]> backward)
+    {
+        var random = new Random(seed);
+        var q = RandomFloats(random, queries);
+        var keys = RandomFloats(random, keyValues, 2);
+        var values = RandomFloats(random, keyValues, 2);
+        var dOut = RandomFloats(random, queries);
+        var output = new float[queries];
         double Loss()
         {
-            attention.Forward(q, keys, values, rows, start, heads, kvHeads, headDim, output);
+            forward(q, keys, values, output);
             return Dot(dOut, output);
         }
 
-        var dQ = new float[q.Length];
-        var dKey = new float[keys.Length];
-        var dValue = new float[values.Length];
-        attention.Backward(q, keys, values, rows, start, heads, kvHeads, headDim, dOut, dQ, dKey, dValue);
+        var dQ = new float[queries];
+        var dKey = Enumerable.Repeat(7f, keyValues).ToArray();
+        var dValue = dKey.ToArray();
+        backward(q, keys, values, dOut, dQ, dKey, dValue);
         AssertGradient(NumericGradient(q, Loss), dQ, "dQ");
         AssertGradient(NumericGradient(keys, Loss), dKey, "dKey");
         AssertGradient(NumericGradient(values, Loss), dValue, "dValue");
+    }
+
+    /// <summary>Sequences of 4, 0, 5 and 3 tokens packed in one block of 12 (an empty one among them).</summary>
+    private static readonly int[] s_segmentBounds = [0, 4, 4, 9, 12];
+
+    /// <summary>
+    /// Packed sequences' attention against a naive double loop: row t of sequence s attends to rows
+    /// bounds[s] .. t only, positions restarting at each sequence's start.
+    /// </summary>
+    [Fact]
+    public void SegmentedAttentionForwardMatchesANaiveLoopWithinEachSequence()
+    {
+        const int heads = 6, kvHeads = 2, headDim = 8, rows = 12;
+        int width = heads * headDim, kvWidth = kvHeads * headDim;
+        var random = new Random(8);
+        var q = RandomFloats(random, rows * width);
+        var keys = RandomFloats(random, rows * kvWidth, 2);
+        var values = RandomFloats(random, keys.Length, 2);
+        var output = new float[q.Length];
+        using var pool = new WorkerPool(2);
+        CpuSegmentedAttention.Forward(new CpuAttention(pool), q, keys, values, s_segmentBounds, heads, kvHeads, headDim, output);
+
+        for (var s = 0; s + 1 < s_segmentBounds.Length; s++)
+        for (var t = s_segmentBounds[s]; t < s_segmentBounds[s + 1]; t++)
+        for (var h = 0; h < heads; h++)
+        {
+            var kv = h / (heads / kvHeads) * headDim;
+            var scores = new double[t + 1 - s_segmentBounds[s]];
+            for (var j = 0; j < scores.Length; j++)
+                scores[j] = Dot(q.AsSpan(t * width + h * headDim, headDim), keys.AsSpan((s_segmentBounds[s] + j) * kvWidth + kv, headDim)) / Math.Sqrt(headDim);
+            var weights = scores.Select(x => Math.Exp(x - scores.Max())).ToArray();
+            for (var i = 0; i < headDim; i++)
+            {
+                var expected = 0.0;
+                for (var j = 0; j < weights.Length; j++) expected += weights[j] * values[(s_segmentBounds[s] + j) * kvWidth + kv + i];
+                expected /= weights.Sum();
+                Assert.True(Math.Abs(expected - output[t * width + h * headDim + i]) <= 1e-5, $"token {t}, head {h}, dim {i}");
+            }
+        }
+    }
+
+    [Fact]
+    public void SegmentedAttentionBackwardMatchesFiniteDifferences()
+    {
+        const int heads = 4, kvHeads = 2, headDim = 6, rows = 12;
+        using var pool = new WorkerPool(2);
+        var attention = new CpuAttention(pool);
+        AssertAttentionGradients(9, rows * heads * headDim, rows * kvHeads * headDim,
+            (q, keys, values, output) => CpuSegmentedAttention.Forward(attention, q, keys, values, s_segmentBounds, heads, kvHeads, headDim, output),
+            (q, keys, values, dOut, dQ, dKey, dValue) =>
+                CpuSegmentedAttention.Backward(attention, q, keys, values, s_segmentBounds, heads, kvHeads, headDim, dOut, dQ, dKey, dValue));
+        var empty = new float[rows * heads * headDim];
+        Assert.Throws<ArgumentException>(() => CpuSegmentedAttention.Backward(attention, empty, empty, empty, [0, 5, 3], heads, kvHeads, headDim,
+            empty, empty, empty, empty));
     }
 
     [Fact]

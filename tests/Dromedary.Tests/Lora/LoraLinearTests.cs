@@ -37,24 +37,32 @@ public sealed class LoraLinearTests
         var lora = new LoraMatrices(0, LoraTarget.Query, f.R, f.In, f.Out, (float)(f.Alpha / f.R));
         f.A.CopyTo(lora.A, 0);
         f.B.CopyTo(lora.B, 0);
-        using var work = new LoraWorkspace(set, f.N, f.In, f.R, new LoraDropout(0, 0));
+        var scratch = new Dictionary<string, float[]>
+        {
+            ["dropped"] = new float[f.N * f.In], ["base input gradient"] = new float[f.N * f.In],
+            ["low"] = new float[f.N * f.R], ["low gradient"] = new float[f.N * f.R],
+        };
+        using var work = new LoraWorkspace(set, scratch, new LoraDropout(0, 0));
         var projection = new LoraLinear(set, weight, lora);
-        var key = new DropoutKey(0, 0);
+        // One sequence of N rows: without dropout the block only sizes the rows.
+        var block = new TokenBlock(new int[f.N], new int[f.N], new int[f.N], f.N + 1, vocabSize: 1);
+        block.Pack([new TrainingSequence(new int[f.N + 1], new int[f.N + 1])], 0, 0, 0);
+        Assert.Equal(f.N, block.Tokens);
 
         var y = new float[f.N * f.Out];
-        projection.Forward(work, f.X, f.N, y, key);
+        projection.Forward(work, f.X, f.N, y, block);
         AssertClose(f.Y, y, "y");
 
         var dx = new float[f.N * f.In];
         var dA = new float[lora.A.Length];
         var dB = new float[lora.B.Length];
-        projection.Backward(work, f.X, f.Dy, f.N, dx, false, dA, dB, key);
+        projection.Backward(work, f.X, f.Dy, f.N, dx, false, dA, dB, block);
         AssertClose(f.Dx, dx, "dx");
         AssertClose(f.Da, dA, "dA");
         AssertClose(f.Db, dB, "dB");
 
         // A second backward adds to the weight gradients, and to dx when asked to.
-        projection.Backward(work, f.X, f.Dy, f.N, dx, true, dA, dB, key);
+        projection.Backward(work, f.X, f.Dy, f.N, dx, true, dA, dB, block);
         AssertClose(f.Dx.Select(v => 2 * v).ToArray(), dx, "2·dx");
         AssertClose(f.Da.Select(v => 2 * v).ToArray(), dA, "2·dA");
         AssertClose(f.Db.Select(v => 2 * v).ToArray(), dB, "2·dB");

@@ -73,22 +73,25 @@ public sealed class TrainingPlannerTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// The plan's activation lines for one sequence of the pass's length are what the CPU pass really holds
-    /// (the arrays it allocated, summed), and its adapter lines are the adapter's own arrays four times over.
+    /// The plan's activation lines for a micro-batch are what the CPU pass sized for it really holds (the arrays it
+    /// allocated, summed), but for the device engine's per-token losses (the CPU kernel sums the losses as it goes);
+    /// its adapter lines are the adapter's own arrays four times over.
     /// </summary>
     [Theory]
-    [InlineData(32, 0.0, false)]
-    [InlineData(24, 0.05, true)]
-    public void On_the_tiny_model_the_plan_is_what_the_cpu_pass_allocates(int tokens, double dropout, bool allTargets)
+    [InlineData(32, 1, 0.0, false)]
+    [InlineData(24, 3, 0.05, true)]
+    public void On_the_tiny_model_the_plan_is_what_the_cpu_pass_allocates(int tokens, int microBatch, double dropout, bool allTargets)
     {
         using var loaded = ForwardTests.Load("f32", Precision.Fp32, threads: 1);
         var lora = allTargets ? LoraFixtures.Config(dropout) : Qkvo with { Rank = 4, Dropout = dropout };
         var adapter = LoraAdapter.Create(lora, loaded.Model.Config, 1);
-        using var pass = new LoraTrainingPass(loaded.Model, adapter, tokens, 1);
+        using var pass = new LoraTrainingPass(loaded.Model, adapter, tokens, 1, microBatch);
 
-        var plan = TrainingPlanner.Plan(loaded.Model.Config, loaded.Kernels, new TrainingPlanOptions(Precision.Fp32, 0, lora, 1, tokens));
-        Assert.Equal(pass.ActivationBytes, ActivationCategories.Sum(c => Category(plan, c)));
+        var plan = TrainingPlanner.Plan(loaded.Model.Config, loaded.Kernels, new TrainingPlanOptions(Precision.Fp32, 0, lora, microBatch, tokens));
+        var losses = Math.Min(microBatch * tokens, TrainingBuffers.HeadChunk) * sizeof(float);
+        Assert.Equal(pass.ActivationBytes, ActivationCategories.Sum(c => Category(plan, c)) - losses);
         Assert.Equal(4L * adapter.Matrices.Sum(m => (long)m.A.Length + m.B.Length) * sizeof(float), Category(plan, "adapter"));
+        Assert.Equal(pass.BlockTokens, microBatch * tokens);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Dromedary.Model.Generation;
 using Dromedary.SelfAlign.Jobs;
+using Dromedary.SelfAlign.Runs;
 using Xunit;
 
 namespace Dromedary.Tests.SelfAlign;
@@ -47,7 +48,7 @@ public sealed class CompletionJobTests : IDisposable
         var engine = new ReversingEngine();
         var progress = new Recorder();
         var output = _dir["out.jsonl"];
-        using (var writer = JsonLinesWriter.Append(output)) CompletionJob.Run(prompts, writer, engine, Options, progress, TestContext.Current.CancellationToken);
+        using (var log = JsonlLog.Open(output)) CompletionJob.Run(prompts, log, engine, Options, progress, TestContext.Current.CancellationToken);
 
         var seedB = RequestSeed.For(42, "b");
         var seed1 = RequestSeed.For(42, "1");
@@ -91,7 +92,7 @@ public sealed class CompletionJobTests : IDisposable
     {
         var prompts = Prompts("{\"id\": \"q\", \"prompt\": \"line one\\nline two \\\"quoted\\\" ✓\"}\n");
         var output = _dir["out.jsonl"];
-        using (var writer = JsonLinesWriter.Append(output)) CompletionJob.Run(prompts, writer, new ReversingEngine(), Options, new Recorder(), TestContext.Current.CancellationToken);
+        using (var log = JsonlLog.Open(output)) CompletionJob.Run(prompts, log, new ReversingEngine(), Options, new Recorder(), TestContext.Current.CancellationToken);
         var line = Assert.Single(File.ReadAllLines(output));
         using var json = JsonDocument.Parse(line);
         Assert.Equal($"line one\nline two \"quoted\" ✓ seed={RequestSeed.For(42, "q")}", json.RootElement.GetProperty("completion").GetString());

@@ -28,11 +28,13 @@ public sealed class LoraTrainerTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Micro-batches of 1 and of 3 on the same steps (dropout on): the pass adds the same products in the same
-    /// order and keys dropout masks by a sequence's place in the step, so the adapters agree to the bit.
+    /// Micro-batches of 1 and of 3 on the same steps (dropout on; masks are keyed by a sequence's place in the step).
+    /// These were equal to the bit while every sequence ran alone; a micro-batch of 3 now runs as one block, whose
+    /// adapter gradients sum the block's tokens at once, so the adapters agree to fp32 summation order (measured 5e-8
+    /// after two lr 1e-2 steps; Adam's first steps, ≈ lr·g/|g|, could amplify it on the smallest gradient entries).
     /// </summary>
     [Fact]
-    public void Micro_batches_of_one_train_exactly_as_one_batch()
+    public void Micro_batches_of_one_train_as_one_batch()
     {
         using var small = new TempDirectory();
         using var whole = new TempDirectory();
@@ -43,11 +45,14 @@ public sealed class LoraTrainerTests(ITestOutputHelper output)
 
         var (a, b) = (TrainerRuns.Result(small.Path), TrainerRuns.Result(whole.Path));
         Assert.NotEqual(initial.Matrices[0].A, a.Matrices[0].A);
+        var largest = 0.0;
         for (var i = 0; i < a.Matrices.Count; i++)
         {
-            Assert.Equal(a.Matrices[i].A, b.Matrices[i].A);
-            Assert.Equal(a.Matrices[i].B, b.Matrices[i].B);
+            largest = Math.Max(largest, a.Matrices[i].A.Zip(b.Matrices[i].A).Max(p => Math.Abs(p.First - p.Second)));
+            largest = Math.Max(largest, a.Matrices[i].B.Zip(b.Matrices[i].B).Max(p => Math.Abs(p.First - p.Second)));
         }
+        output.WriteLine($"largest adapter difference {largest}");
+        Assert.True(largest <= 1e-6, $"largest adapter difference {largest}");
     }
 
     /// <summary>

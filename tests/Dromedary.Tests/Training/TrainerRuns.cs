@@ -26,7 +26,7 @@ internal static class TrainerRuns
         using var stop = new CancellationTokenSource();
         var progress = new StopAfter(stopAfter, stop);
         return new LoraTrainer(folder, settings, loaded.Model.Config, resume).Run(sequences, Copy(initial, loaded.Model),
-            adapter => LoraTrainingEngines.Create(loaded.Model, adapter, 32, (ulong)settings.Seed, new AdamWOptions()),
+            adapter => LoraTrainingEngines.Create(loaded.Model, adapter, 32, microBatch, (ulong)settings.Seed, new AdamWOptions()),
             new TrainingPace(microBatch, checkpointEvery), progress, stop.Token);
     }
 
