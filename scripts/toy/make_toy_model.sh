@@ -7,11 +7,11 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 python=/usr/bin/python3
 work="${WORK:-$root/build/toy}"
-steps="${STEPS:-160}" batch="${BATCH:-2}" seq_len="${SEQ_LEN:-2048}" lr="${LR:-3e-3}" warmup="${WARMUP:-16}" seed="${SEED:-1}"
+steps="${STEPS:-1200}" batch="${BATCH:-2}" seq_len="${SEQ_LEN:-2048}" lr="${LR:-3e-3}" warmup="${WARMUP:-40}" seed="${SEED:-1}"
 mkdir -p "$work"
 
-"$python" "$root/scripts/toy/compose_corpus.py" "$root" "$work/corpus.txt" --documents 1500 --seed 7
-"$python" "$root/scripts/toy/train_tokenizer.py" "$work/corpus.txt" "$work/tokenizer" 2048 \
+"$python" "$root/scripts/toy/compose_corpus.py" "$root" "$work/corpus.txt" "$work/tokenizer-text.txt" --documents 4000 --seed 7
+"$python" "$root/scripts/toy/train_tokenizer.py" "$work/tokenizer-text.txt" "$work/tokenizer" 4096 \
     "$root/tests/fixtures/toy-tokenizer-cases.json"
 
 dotnet build "$root/src/Runner" -c Release -v quiet -nologo
