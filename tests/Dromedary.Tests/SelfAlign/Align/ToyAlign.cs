@@ -20,7 +20,7 @@ public static class ToyAlign
     /// <summary>Small enough for CI: a few prompts per generation stage, a few steps per training.</summary>
     public const string TinyConfig = """
         {
-          "self_instruct": { "target": 1000, "max_prompts": 32, "batch_size": 16, "max_new_tokens": 512 },
+          "self_instruct": { "target": 1000, "max_prompts": 4, "batch_size": 2, "max_new_tokens": 256 },
           "tgrt_topics": { "question_types": 3, "epochs": 1, "max_new_tokens": 64 },
           "tgrt_questions": { "max_topics": 10, "max_new_tokens": 160 },
           "self_align": { "max_queries": 6, "max_new_tokens": 96, "identity_examples": 16 },
