@@ -145,11 +145,12 @@ public sealed class JsonlLog : IDisposable
             if (last)
             {
                 // A kill tears only the line being written: a last line that is a whole record was just not ended.
-                var json = string.IsNullOrWhiteSpace(line) ? null : TryParse(line);
+                var element = string.IsNullOrWhiteSpace(line) ? null : TryParse(line);
+                var json = element is { } whole ? JsonObject.Create(whole) : null;
                 torn = new TornLine(lineNumber, json, string.IsNullOrWhiteSpace(line));
-                if (json is null) break;
-                Check(json, keyField, path, lineNumber, keys, problems);
-                records.Add(json);
+                if (element is null) break;
+                Check(element.Value, keyField, path, lineNumber, keys, problems);
+                records.Add(json!);
                 start = bytes.Length;
                 break;
             }
@@ -157,18 +158,19 @@ public sealed class JsonlLog : IDisposable
             if (string.IsNullOrWhiteSpace(line)) continue;
             if (Parse(line, path, lineNumber, problems) is not { } record) continue;
             Check(record, keyField, path, lineNumber, keys, problems);
-            records.Add(record);
+            records.Add(JsonObject.Create(record)!);
         }
         if (problems.Count > 0) throw new DromedaryException(JsonRecordFile.Summary(path, problems));
         return new Contents(records, keys.Keys.ToHashSet(), start, torn);
     }
 
-    private static JsonObject? Parse(string line, string path, int lineNumber, List<string> problems)
+    /// <summary>The line's JSON object, or null with a problem.</summary>
+    private static JsonElement? Parse(string line, string path, int lineNumber, List<string> problems)
     {
         try
         {
             var element = JsonSerializer.Deserialize<JsonElement>(line);
-            if (element.ValueKind == JsonValueKind.Object) return JsonObject.Create(element);
+            if (element.ValueKind == JsonValueKind.Object) return element;
             problems.Add($"{path}:{lineNumber}: expected a JSON object, found {JsonKinds.Describe(element.ValueKind)}");
         }
         catch (JsonException e)
@@ -178,11 +180,11 @@ public sealed class JsonlLog : IDisposable
         return null;
     }
 
-    private static JsonObject? TryParse(string line)
+    private static JsonElement? TryParse(string line)
     {
         try
         {
-            return JsonSerializer.Deserialize<JsonElement>(line) is { ValueKind: JsonValueKind.Object } element ? JsonObject.Create(element) : null;
+            return JsonSerializer.Deserialize<JsonElement>(line) is { ValueKind: JsonValueKind.Object } element ? element : null;
         }
         catch (JsonException)
         {
@@ -190,11 +192,11 @@ public sealed class JsonlLog : IDisposable
         }
     }
 
-    private static void Check(JsonObject record, string? keyField, string path, int lineNumber, Dictionary<string, int> keys, List<string> problems)
+    private static void Check(JsonElement record, string? keyField, string path, int lineNumber, Dictionary<string, int> keys, List<string> problems)
     {
         if (keyField is null) return;
         var found = new List<string>();
-        if (RecordKey.Read(JsonSerializer.SerializeToElement(record), keyField, found) is { } key && !keys.TryAdd(key, lineNumber))
+        if (RecordKey.Read(record, keyField, found) is { } key && !keys.TryAdd(key, lineNumber))
             found.Add($"duplicate {keyField} {JsonSerializer.Serialize(key)}, first on line {keys[key]}");
         foreach (var problem in found) problems.Add($"{path}:{lineNumber}: {problem}");
     }
