@@ -71,6 +71,7 @@ internal static partial class GpuMatMulBench
         using var weight = GpuInt8Weight.Create(arena, staging, LinearSource.Int8(MemoryMarshal.Cast<byte, sbyte>(levels), scales, n, k, k));
         using var x = accelerator.Allocate1D(values);
         using var y = accelerator.Allocate1D<float>((long)m * n);
+        foreach (var matMul in matMuls) matMul.Reserve(arena, new Int8MatMulBounds(m, k));
         float[]? simt = null;
         for (var v = 0; v < matMuls.Length; v++)
         {

@@ -36,10 +36,17 @@ public interface IKernelSet : IDisposable
     long MemoryCapacity { get; }
 
     /// <summary>
-    /// Called once, before a model is loaded, with a memory plan's total: a set with a device arena takes that
-    /// memory in one piece here (and refuses a plan larger than the device); the CPU set allocates as it goes.
+    /// Bytes of the activation scratch the int8 matmul takes from the set's planned memory for calls within
+    /// <paramref name="bounds"/>; 0 where it takes none there (the CPU set's scratch is per-thread host memory).
     /// </summary>
-    void ReserveMemory(long bytes);
+    long Int8ScratchBytes(Int8MatMulBounds bounds);
+
+    /// <summary>
+    /// Called once, before a model is loaded, with a memory plan's total and, for int8 weights, the bounds its
+    /// int8 scratch line was sized for: a set with a device arena takes that memory in one piece here (and refuses
+    /// a plan larger than the device) and carves the scratch from it; the CPU set allocates as it goes.
+    /// </summary>
+    void ReserveMemory(long bytes, Int8MatMulBounds? int8);
 
     Activation AllocateActivation(int rows, int cols);
 

@@ -3,8 +3,10 @@ using Dromedary.Model.Config;
 using Dromedary.Model.Generation;
 using Dromedary.Model.Llama;
 using Dromedary.Model.Lora;
+using Dromedary.Model.Planning;
 using Dromedary.Model.Tokenization;
 using Dromedary.Runner.Commands;
+using Dromedary.SelfAlign.FineTuning;
 
 namespace Dromedary.Runner;
 
@@ -23,7 +25,13 @@ internal sealed class ModelOpener : IDisposable
     public TextTokenizer Tokenizer { get; }
 
     /// <param name="engine">The batched engine the command will run, so its memory is planned with the model's.</param>
-    public static ModelOpener Open(ModelSettings settings, EngineOptions? engine = null)
+    public static ModelOpener Open(ModelSettings settings, EngineOptions? engine = null) => Open(settings, engine, null);
+
+    /// <summary>The base model to train <paramref name="run"/> on: the kernel set reserves that run's training plan.</summary>
+    public static ModelOpener OpenForTraining(ModelSettings settings, FineTune run) =>
+        Open(settings, null, kernels => run.MemoryPlan(kernels, settings.ParsedPrecision, settings.Group));
+
+    private static ModelOpener Open(ModelSettings settings, EngineOptions? engine, Func<IKernelSet, MemoryPlan>? memory)
     {
         var precision = settings.ParsedPrecision;
         var tokenizer = TextTokenizer.Load(settings.Model);
@@ -31,8 +39,9 @@ internal sealed class ModelOpener : IDisposable
         var kernels = KernelRegistry.Create(settings.Kernels, settings.Threads ?? Environment.ProcessorCount);
         try
         {
+            var options = new ModelLoadOptions(precision, settings.Group, adapter, Engine: engine, Memory: memory?.Invoke(kernels));
             var model = ProgressDisplay.Run($"loading {Path.GetFileName(Path.GetFullPath(settings.Model))}", "tensors",
-                progress => LlamaModel.Load(settings.Model, kernels, new ModelLoadOptions(precision, settings.Group, adapter, Engine: engine), progress));
+                progress => LlamaModel.Load(settings.Model, kernels, options, progress));
             return new ModelOpener(kernels, model, tokenizer);
         }
         catch

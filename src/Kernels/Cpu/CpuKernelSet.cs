@@ -50,7 +50,10 @@ public sealed partial class CpuKernelSet : IKernelSet
     /// <summary>Host memory is allocated buffer by buffer; nothing to reserve up front.</summary>
     public long MemoryCapacity => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
 
-    public void ReserveMemory(long bytes) { }
+    public void ReserveMemory(long bytes, Int8MatMulBounds? int8) { }
+
+    /// <summary>The int8 matmul quantizes into per-thread host scratch (<see cref="ScratchBuffer"/>), outside any plan.</summary>
+    public long Int8ScratchBytes(Int8MatMulBounds bounds) => 0;
 
     /// <summary>Bytes of every handle this set has created, for checking memory plans against reality.</summary>
     public long AllocatedBytes { get; private set; }

@@ -35,15 +35,29 @@ public sealed class DeviceArena : IDisposable
 
     /// <summary>
     /// Takes <paramref name="bytes"/> (a memory plan's total) from the driver in one piece and stops growing:
-    /// from now on allocations are carved from what is held, and a plan that was too small fails loudly.
+    /// from now on allocations are carved from what is held, the planned piece first (what the plan counts lands
+    /// in it, not in the room left in chunks the owner took for itself before), and a plan that was too small
+    /// fails loudly.
     /// </summary>
     public void Reserve(long bytes)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(bytes);
         lock (_lock)
         {
-            _chunks.Add(new Chunk(_accelerator, RoundUp(bytes)));
+            _chunks.Insert(0, new Chunk(_accelerator, RoundUp(bytes)));
             _fixedSize = true;
+        }
+    }
+
+    /// <summary>
+    /// Free bytes of the piece the last <see cref="Reserve"/> took (0 before any): 0 once everything its plan counts
+    /// is carved, when nothing of it landed elsewhere.
+    /// </summary>
+    internal long ReservedPieceFreeBytes
+    {
+        get
+        {
+            lock (_lock) return _fixedSize && _chunks.Count > 0 ? _chunks[0].FreeBytes : 0;
         }
     }
 

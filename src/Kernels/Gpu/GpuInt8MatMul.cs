@@ -23,9 +23,10 @@ public enum GpuInt8Variant
 /// buffer, each block's int8 dot product is exact in int32, and acc = fma(sum, xScale · wScale, acc) runs block by
 /// block. Every operation is the same IEEE operation in the same order, so results equal the CPU's bit for bit
 /// (the context must not enable ILGPU's fast math, which makes divisions approximate). Kernels are queued on the
-/// accelerator's default stream; the caller synchronizes. Kernels are compiled at construction and the scratch
-/// grows only when a larger shape is first seen: no device memory is allocated per call in steady state. One call
-/// at a time per instance: it owns the scratch.
+/// accelerator's default stream; the caller synchronizes. Kernels are compiled at construction and the scratch is
+/// carved from a <see cref="DeviceArena"/> once, by <see cref="Reserve"/>, for the largest call the memory plan
+/// counts (<see cref="ScratchBytes"/>): a call never allocates, and a larger one is refused. One call at a time per
+/// instance: it owns the scratch.
 /// </summary>
 public sealed class GpuInt8MatMul : IDisposable
 {
@@ -37,8 +38,9 @@ public sealed class GpuInt8MatMul : IDisposable
     private readonly Action<KernelConfig, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>,
         ArrayView<float>, int, int, int, int, int> _gemm;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<sbyte>, ArrayView<float>, ArrayView<float>, Int8Shape> _backwardInput;
-    private MemoryBuffer1D<int, Stride1D.Dense>? _activations;
-    private MemoryBuffer1D<float, Stride1D.Dense>? _activationScales;
+    private DeviceBuffer<int>? _activations;
+    private DeviceBuffer<float>? _activationScales;
+    private Int8MatMulBounds _bounds;
 
     public GpuInt8MatMul(Accelerator accelerator, GpuInt8Variant variant)
     {
@@ -80,9 +82,8 @@ public sealed class GpuInt8MatMul : IDisposable
         if (x.Length < (long)rows * w.Cols) throw new ArgumentException($"x needs {rows}×{w.Cols} values, has {x.Length}");
         if (y.Length < (long)rows * w.Rows) throw new ArgumentException($"y needs {rows}×{w.Rows} values, has {y.Length}");
         if (rows == 0) return;
-        // GEMM tiles read whole 64-row activation tiles; the GEMV reads one row.
-        var paddedRows = rows == 1 ? 1 : (rows + GpuInt8Weight.RowAlignment - 1) / GpuInt8Weight.RowAlignment * GpuInt8Weight.RowAlignment;
-        var (q, scales) = Reserve(paddedRows, w.Blocks);
+        var paddedRows = PaddedRows(rows);
+        var (q, scales) = Scratch(rows, paddedRows, w);
         _quantize(GpuInt8Quantize.Config(paddedRows, w.Blocks), x, rows, w.Cols, q, scales, paddedRows, w.Blocks);
         if (rows == 1)
         {
@@ -124,27 +125,67 @@ public sealed class GpuInt8MatMul : IDisposable
             w[(long)k * shape.PaddedCols + i] * scales[(long)k * shape.Groups + i / GpuInt8Math.Block / shape.BlocksPerGroup];
     }
 
-    /// <summary>The activation scratch for this shape, grown (never shrunk) when a larger one is first seen.</summary>
-    private (ArrayView<int> Levels, ArrayView<float> Scales) Reserve(int paddedRows, int blocks)
+    /// <summary>
+    /// Bytes of the activation scratch for calls within <paramref name="bounds"/>, as <see cref="Reserve"/> takes them
+    /// from the arena: per padded row and 128-column block of the widest input, the levels (four int8 to an int) and
+    /// one fp32 scale.
+    /// </summary>
+    public static long ScratchBytes(Int8MatMulBounds bounds)
     {
-        var blockCount = (long)paddedRows * blocks;
-        if (_activationScales is null || _activationScales.Length < blockCount)
-        {
-            // Kernels still queued may read the old buffers.
-            _accelerator.Synchronize();
-            _activations?.Dispose();
-            _activationScales?.Dispose();
-            _activations = _accelerator.Allocate1D<int>(blockCount * GpuInt8Math.Block / 4);
-            _activationScales = _accelerator.Allocate1D<float>(blockCount);
-        }
-        return (_activations!.View.SubView(0, blockCount * GpuInt8Math.Block / 4), _activationScales.View.SubView(0, blockCount));
+        var blocks = ScratchBlocks(bounds);
+        return DeviceArena.RoundUp(Math.Max(1, blocks * LevelInts * sizeof(int))) + DeviceArena.RoundUp(Math.Max(1, blocks * sizeof(float)));
     }
 
-    public void Dispose()
+    /// <summary>
+    /// Carves the activation scratch for calls within <paramref name="bounds"/> from <paramref name="arena"/>,
+    /// replacing any earlier one; called when memory is reserved, never in a step.
+    /// </summary>
+    public void Reserve(DeviceArena arena, Int8MatMulBounds bounds)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(bounds.Rows);
+        ArgumentOutOfRangeException.ThrowIfNegative(bounds.Cols);
+        // Kernels still queued may read the old scratch.
+        _accelerator.Synchronize();
+        ReleaseScratch();
+        var blocks = ScratchBlocks(bounds);
+        _activations = arena.Allocate<int>(blocks * LevelInts);
+        _activationScales = arena.Allocate<float>(blocks);
+        _bounds = bounds;
+    }
+
+    /// <summary>The calls the reserved scratch holds (0 × 0 before <see cref="Reserve"/>).</summary>
+    public Int8MatMulBounds Bounds => _bounds;
+
+    /// <summary>The activation levels (int8 packed four to an int) of one 128-column block.</summary>
+    private const int LevelInts = GpuInt8Math.Block / 4;
+
+    /// <summary>GEMM tiles read whole 64-row activation tiles; the GEMV reads one row.</summary>
+    private static int PaddedRows(int rows) =>
+        rows <= 1 ? rows : (rows + GpuInt8Weight.RowAlignment - 1) / GpuInt8Weight.RowAlignment * GpuInt8Weight.RowAlignment;
+
+    private static int Blocks(int cols) => (cols + GpuInt8Math.Block - 1) / GpuInt8Math.Block;
+
+    private static long ScratchBlocks(Int8MatMulBounds bounds) => (long)PaddedRows(bounds.Rows) * Blocks(bounds.Cols);
+
+    /// <summary>The reserved scratch's first paddedRows × w.Blocks blocks; a call beyond the reserved bounds is refused.</summary>
+    private (ArrayView<int> Levels, ArrayView<float> Scales) Scratch(int rows, int paddedRows, GpuInt8Weight w)
+    {
+        if (_activations is null || _activationScales is null || rows > _bounds.Rows || w.Blocks > Blocks(_bounds.Cols))
+            throw new DromedaryException($"an int8 matmul of {rows} rows × {w.Cols} input columns exceeds the activation scratch " +
+                                         $"reserved for {_bounds.Rows} rows × {_bounds.Cols} columns (the memory plan's largest call); " +
+                                         "plan for more rows per call (a larger chunk, engine step or micro-batch).");
+        var blocks = (long)paddedRows * w.Blocks;
+        return (_activations.View.SubView(0, blocks * LevelInts), _activationScales.View.SubView(0, blocks));
+    }
+
+    private void ReleaseScratch()
     {
         _activations?.Dispose();
         _activationScales?.Dispose();
+        (_activations, _activationScales) = (null, null);
     }
+
+    public void Dispose() => ReleaseScratch();
 }
 
 /// <summary>The input-gradient product's sizes and the int8 weight's layout (<see cref="GpuInt8Weight"/>).</summary>

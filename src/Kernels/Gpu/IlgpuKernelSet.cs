@@ -7,7 +7,9 @@ namespace Dromedary.Kernels.Gpu;
 /// <summary>
 /// The generic ILGPU kernel set: plain SIMT kernels (no tensor cores) that run on any CUDA GPU and, for
 /// checking, on ILGPU's CPU accelerator. Activations are fp32 device memory carved from one
-/// <see cref="DeviceArena"/>; every buffer is allocated in the Allocate/Create calls, none in an op. Kernels are
+/// <see cref="DeviceArena"/>; every buffer is allocated in the Allocate/Create calls or when memory is reserved,
+/// none in an op; the set's own (attention and gradient-norm partials, index buffers) come first, in a chunk taken
+/// before any plan, and a reserved plan is one piece that what it counts is carved from. Kernels are
 /// compiled once, when the set is made. Ops are queued on the accelerator's default stream and run in order;
 /// <see cref="Download"/> waits for them. Not thread-safe: one op at a time.
 /// Every kernel entry point is a <c>public static void …Kernel</c> method of this namespace (the PTX check
@@ -32,6 +34,7 @@ public sealed partial class IlgpuKernelSet : IKernelSet
     private readonly GpuSwiGlu _swiGlu;
     private readonly GpuResidual _residual;
     private readonly GpuLogSoftmax _logSoftmax;
+    private readonly GpuGradientNorm _gradientNorm;
     private HostStaging? _staging;
 
     /// <param name="runtime">owned by the set from now on, disposed with it (also when this constructor fails).</param>
@@ -57,6 +60,7 @@ public sealed partial class IlgpuKernelSet : IKernelSet
             _swiGlu = new GpuSwiGlu(_accelerator);
             _residual = new GpuResidual(_accelerator);
             _logSoftmax = new GpuLogSoftmax(_accelerator);
+            _gradientNorm = new GpuGradientNorm(_accelerator, _arena);
         }
         catch
         {
@@ -85,6 +89,15 @@ public sealed partial class IlgpuKernelSet : IKernelSet
     internal GpuSwiGlu SwiGluOp => _swiGlu;
     internal GpuResidual ResidualOp => _residual;
     internal GpuFp32MatMul Fp32Op => _fp32;
+
+    /// <summary>
+    /// Its partials (one float per resident group) are the set's own, like the attention partials: taken with the
+    /// set, before any plan, so everything a training plan counts lands in the planned piece.
+    /// </summary>
+    internal GpuGradientNorm GradientNormOp => _gradientNorm;
+
+    /// <summary>Its activation scratch is sized when memory is reserved; the training engine checks it holds a block.</summary>
+    internal GpuInt8MatMul Int8Op => _int8;
 
     public Activation AllocateActivation(int rows, int cols)
     {
@@ -127,15 +140,21 @@ public sealed partial class IlgpuKernelSet : IKernelSet
     /// <summary>The CPU accelerator's memory is the host's.</summary>
     public long MemoryCapacity => _accelerator is ILGPU.Runtime.CPU.CPUAccelerator ? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes : _accelerator.MemorySize;
 
-    /// <summary>The device arena takes the plan's bytes in one piece; more than the GPU has is refused here.</summary>
-    public void ReserveMemory(long bytes)
+    /// <summary>
+    /// The device arena takes the plan's bytes in one piece; more than the GPU has is refused here. The int8
+    /// matmul's activation scratch is the first thing carved from it.
+    /// </summary>
+    public void ReserveMemory(long bytes, Int8MatMulBounds? int8)
     {
         var free = MemoryCapacity - _arena.ReservedBytes;
         if (bytes > free)
             throw new DromedaryException($"the plan needs {bytes >> 20} MiB of device memory but {Runtime.Description} has {free >> 20} MiB left; " +
                                          "try int8 weights or a shorter context ('dromedary plan' shows the breakdown).");
         _arena.Reserve(bytes);
+        if (int8 is { } bounds) _int8.Reserve(_arena, bounds);
     }
+
+    public long Int8ScratchBytes(Int8MatMulBounds bounds) => GpuInt8MatMul.ScratchBytes(bounds);
 
     public long ActivationBytes(int rows, int cols) => DeviceArena.RoundUp((long)rows * cols * sizeof(float));
 
@@ -323,6 +342,7 @@ public sealed partial class IlgpuKernelSet : IKernelSet
     public void Dispose()
     {
         _int8.Dispose();
+        _gradientNorm.Dispose();
         _staging?.Dispose();
         _tokens.Dispose();
         _positions.Dispose();

@@ -13,10 +13,12 @@ namespace Dromedary.Model.Llama;
 /// max_position_embeddings). Merging adds Scaling·B·A to each targeted fp32 weight before it is quantized (an int8
 /// checkpoint is dequantized, merged and quantized again), so the merged model runs at the base model's speed and
 /// an fp32 load gives PEFT's merge_and_unload weights up to fp32 rounding. <paramref name="Engine"/>: the batched
-/// engine (or scorer) to plan memory for as well.
+/// engine (or scorer) to plan memory for as well. <paramref name="Memory"/>: a plan to reserve in place of that
+/// inference one (LoRA training passes its training plan, whose buffers its engine then carves); it must count
+/// these weights at this precision and group size.
 /// </summary>
 public sealed record ModelLoadOptions(Precision Precision = Precision.Int8, int GroupSize = 0, LoraAdapter? Adapter = null,
-    int Sequences = 1, int? Context = null, EngineOptions? Engine = null);
+    int Sequences = 1, int? Context = null, EngineOptions? Engine = null, MemoryPlan? Memory = null);
 
 /// <summary>A LLaMA model's weights, loaded into one kernel set. Run it through a <see cref="LlamaSession"/>.</summary>
 public sealed class LlamaModel : IDisposable
@@ -63,8 +65,9 @@ public sealed class LlamaModel : IDisposable
         IProgress<(int Done, int Total)>? progress = null)
     {
         var context = options.Context ?? config.MaxPositions;
-        kernels.ReserveMemory(InferencePlanner.Plan(config, kernels, options.Precision, options.GroupSize, options.Sequences,
-            context, LlamaSession.DefaultChunk, options.Engine).Total);
+        var plan = options.Memory ?? InferencePlanner.Plan(config, kernels, options.Precision, options.GroupSize, options.Sequences,
+            context, LlamaSession.DefaultChunk, options.Engine);
+        kernels.ReserveMemory(plan.Total, plan.Int8);
         var description = $"hidden_size {config.HiddenSize}, intermediate_size {config.IntermediateSize}, " +
                           $"heads {config.Heads}, kv heads {config.KvHeads}, vocab_size {config.VocabSize}";
         using var loader = new WeightLoader(checkpoint, kernels, options.Precision, options.GroupSize, description);

@@ -21,14 +21,30 @@ public static class InferencePlanner
     {
         chunk = Math.Max(1, Math.Min(chunk, context));
         var buffers = LlamaSession.Buffers(config, chunk).Sum(b => kernels.ActivationBytes(b.Rows, b.Cols));
+        // A session's matmuls take a chunk of rows at a time, the engine's a step of tokens.
+        var int8 = Int8Calls(config, precision, Math.Max(sequences > 0 ? chunk : 0, engine?.StepTokens ?? 0));
         return new MemoryPlan(
         [
             .. Weights(config, kernels, precision, groupSize),
             new("KV cache", $"{sequences} × {context} positions", sequences * kernels.KvCacheBytes(config.Layers, context, config.KvHeads, config.HeadDim)),
             new("activations", $"{sequences} × chunks of {chunk} tokens", sequences * buffers),
             .. engine is null ? [] : EngineItems(config, kernels, engine),
-        ]);
+            .. Int8Scratch(kernels, int8),
+        ], int8);
     }
+
+    /// <summary>
+    /// The largest int8 matmul of calls of up to <paramref name="rows"/> rows: the widest int8 input is the down
+    /// projection's (intermediate size) or the others' (hidden size). Null for fp32 weights or no rows.
+    /// </summary>
+    public static Int8MatMulBounds? Int8Calls(LlamaConfig config, Precision precision, int rows) =>
+        precision == Precision.Int8 && rows > 0 ? new Int8MatMulBounds(rows, Math.Max(config.HiddenSize, config.IntermediateSize)) : null;
+
+    /// <summary>The int8 matmul's activation scratch as its own line, where the set takes it from planned memory.</summary>
+    public static IEnumerable<MemoryItem> Int8Scratch(IKernelSet kernels, Int8MatMulBounds? int8) =>
+        int8 is { } bounds && kernels.Int8ScratchBytes(bounds) is > 0 and var bytes
+            ? [new("workspace", $"int8 activation scratch ({bounds.Rows} rows × {bounds.Cols} columns)", bytes)]
+            : [];
 
     /// <summary>What <see cref="PagedForward"/> allocates for <paramref name="engine"/>.</summary>
     private static MemoryItem[] EngineItems(LlamaConfig config, IKernelSet kernels, EngineOptions engine)

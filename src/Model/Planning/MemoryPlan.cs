@@ -1,12 +1,18 @@
+using Dromedary.Kernels;
+
 namespace Dromedary.Model.Planning;
 
 /// <summary>One line of a memory plan: what it is for, and its bytes.</summary>
 public sealed record MemoryItem(string Category, string Name, long Bytes);
 
 /// <summary>The memory a run needs, itemized; the categories are what `dromedary plan` prints.</summary>
-public sealed class MemoryPlan(IReadOnlyList<MemoryItem> items)
+/// <param name="int8">The int8 matmul calls its scratch line was sized for (null: fp32 weights, no scratch).</param>
+public sealed class MemoryPlan(IReadOnlyList<MemoryItem> items, Int8MatMulBounds? int8 = null)
 {
     public IReadOnlyList<MemoryItem> Items { get; } = items;
+
+    /// <summary>What the kernel set sizes its int8 activation scratch for when it reserves this plan's total.</summary>
+    public Int8MatMulBounds? Int8 { get; } = int8;
 
     public long Total => Items.Sum(i => i.Bytes);
 

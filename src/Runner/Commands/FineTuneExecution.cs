@@ -9,7 +9,7 @@ internal static class FineTuneExecution
     public static int Run(FineTune run, FineTuneOptions options, ModelSettings model, CancellationToken cancellation)
     {
         if (run.FirstStep > 0) Console.Error.WriteLine($"resuming {options.Out} after step {run.FirstStep}");
-        using var opened = ModelOpener.Open(model);
+        using var opened = ModelOpener.OpenForTraining(model, run);
         var outcome = ProgressDisplay.RunWithStatus("training", progress => run.Run(opened.Model, new TrainingStatus(progress), cancellation));
         if (!outcome.Completed)
         {

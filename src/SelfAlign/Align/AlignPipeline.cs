@@ -126,7 +126,7 @@ public sealed class AlignPipeline(AlignRequest request, IAlignModels models, IAl
         if (scan.Repair is { } repair) display.Say(repair);
         if (pending.Count > 0)
         {
-            using var model = models.Open(AlignStage.Engrave.Path(request.RunDirectory), generate: true);
+            using var model = models.Open(AlignStage.Engrave.Path(request.RunDirectory));
             var options = VerbosePrompt.Generation((ulong)request.Seed, _config.Int(AlignConfig.VerboseClone, "max_new_tokens"));
             display.Items("verbose answers", "answers", progress =>
             {
@@ -149,12 +149,12 @@ public sealed class AlignPipeline(AlignRequest request, IAlignModels models, IAl
         var options = _options.Training(section, data, folder, template);
         var run = FineTune.Prepare(options);
         if (run.FirstStep > 0) display.Say($"resuming {folder} after step {run.FirstStep}");
-        using var model = models.Open(null, generate: false);
+        using var model = models.OpenForTraining(run);
         var outcome = display.Training($"{stage.Name} training", progress => run.Run(model.Model, progress, cancel));
         return outcome.Completed;
     }
 
-    private IAlignModel Generator() => _generator ??= models.Open(null, generate: true);
+    private IAlignModel Generator() => _generator ??= models.Open(null);
 
     private void ReleaseGenerator()
     {

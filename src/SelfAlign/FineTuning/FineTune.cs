@@ -1,9 +1,11 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using Dromedary.Kernels;
 using Dromedary.Kernels.Cpu;
 using Dromedary.Model.Config;
 using Dromedary.Model.Llama;
 using Dromedary.Model.Lora;
+using Dromedary.Model.Planning;
 using Dromedary.Model.Tokenization;
 using Dromedary.SelfAlign.Prompts;
 using Dromedary.Training.Data;
@@ -23,10 +25,11 @@ public sealed class FineTune
     private readonly TrainingSequence[] _examples;
     private readonly LoraAdapter _adapter;
     private readonly LoraTrainer _trainer;
+    private readonly LlamaConfig _config;
 
-    private FineTune(FineTuneOptions options, TrainingSequence[] examples, LoraAdapter adapter, LoraTrainer trainer)
+    private FineTune(FineTuneOptions options, TrainingSequence[] examples, LoraAdapter adapter, LoraTrainer trainer, LlamaConfig config)
     {
-        (_options, _examples, _adapter, _trainer) = (options, examples, adapter, trainer);
+        (_options, _examples, _adapter, _trainer, _config) = (options, examples, adapter, trainer, config);
     }
 
     /// <summary>The step training starts from: 0, or the resumed checkpoint's.</summary>
@@ -51,28 +54,38 @@ public sealed class FineTune
         };
         var settings = new TrainingSettings(options.LearningRate, options.Warmup, options.Schedule, options.Epochs, options.Batch,
             options.Clip, options.Seed, inputs);
-        return new FineTune(options, examples, adapter, new LoraTrainer(options.Out, settings, config, options.Resume));
+        return new FineTune(options, examples, adapter, new LoraTrainer(options.Out, settings, config, options.Resume), config);
     }
 
-    /// <summary>Trains on <paramref name="model"/> (the base, loaded without an adapter); progress gets each step.</summary>
+    /// <summary>
+    /// What the training step needs on <paramref name="kernels"/> with base weights of <paramref name="precision"/>
+    /// and <paramref name="groupSize"/>: load the base with it (<see cref="ModelLoadOptions.Memory"/>) so the set
+    /// reserves exactly this before the weights and the engine's buffers are carved.
+    /// </summary>
+    public MemoryPlan MemoryPlan(IKernelSet kernels, Precision precision, int groupSize) =>
+        TrainingPlanner.Plan(_config, kernels, Step(kernels, precision) with { GroupSize = groupSize });
+
+    /// <summary>Trains on <paramref name="model"/> (the base, loaded without an adapter, with <see cref="MemoryPlan"/>); progress gets each step.</summary>
     public TrainingOutcome Run(LlamaModel model, IProgress<TrainingProgress> progress, CancellationToken cancellation = default)
     {
-        var maxTokens = _examples.Max(e => e.InputIds.Length);
-        // A micro-batch above the step's batch would only size a larger block than any step fills.
-        var microBatch = Math.Min(_options.MicroBatch ?? PlannedMicroBatch(model, maxTokens), _options.Batch);
+        var step = Step(model.Kernels, model.Precision);
         return _trainer.Run(_examples, _adapter,
-            start => LoraTrainingEngines.Create(model, start, maxTokens, microBatch, (ulong)_options.Seed, new AdamWOptions()),
-            new TrainingPace(microBatch, _options.CheckpointEvery), progress, cancellation);
+            start => LoraTrainingEngines.Create(model, start, step.Cutoff, step.MicroBatch, (ulong)_options.Seed, new AdamWOptions()),
+            new TrainingPace(step.MicroBatch, _options.CheckpointEvery), progress, cancellation);
     }
 
-    /// <summary>The largest power of two whose training plan fits the kernel set's memory.</summary>
-    /// <param name="maxTokens">The longest example: the engines' block holds micro-batch × it tokens, as the plan counts.</param>
-    private int PlannedMicroBatch(LlamaModel model, int maxTokens)
+    /// <summary>
+    /// The step the engines run: blocks of micro-batch × the longest example's tokens, the micro-batch given or the
+    /// largest power of two whose training plan fits the kernel set's memory, and never above the step's batch
+    /// (a larger one would only size a block no step fills).
+    /// </summary>
+    private TrainingPlanOptions Step(IKernelSet kernels, Precision precision)
     {
-        var kernels = model.Kernels;
-        // Group size 0 (a scale per row): a grouped int8 checkpoint adds under 1 % of scales, noise beside the activations.
-        var plan = new TrainingPlanOptions(model.Precision, 0, _adapter.Config, 1, maxTokens);
-        return TrainingPlanner.ChooseMicroBatch(model.Config, kernels, plan, kernels.MemoryCapacity, $"the memory of kernel set '{kernels.Name}'").MicroBatch;
+        // Group size 0 (a scale per row) to choose: a grouped int8 checkpoint adds under 1 % of scales, noise beside the activations.
+        var step = new TrainingPlanOptions(precision, 0, _adapter.Config, 1, _examples.Max(e => e.InputIds.Length));
+        var microBatch = _options.MicroBatch ??
+                         TrainingPlanner.ChooseMicroBatch(_config, kernels, step, kernels.MemoryCapacity, $"the memory of kernel set '{kernels.Name}'").MicroBatch;
+        return step with { MicroBatch = Math.Min(microBatch, _options.Batch) };
     }
 
     /// <summary>The examples, and what fixes them (for the resume check): the data's hash, format, template, cutoff.</summary>

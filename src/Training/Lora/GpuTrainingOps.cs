@@ -23,8 +23,6 @@ internal sealed class GpuTrainingOps : IDisposable
         CrossEntropy = new GpuCrossEntropy(accelerator);
         AdamW = new GpuAdamW(accelerator, options);
         Dropout = new GpuDropout(accelerator);
-        Norm = new GpuGradientNorm(accelerator, set.Arena);
-        _owned.Add(Norm);
     }
 
     /// <summary>Kernels compiled for <paramref name="set"/>'s accelerator; buffers come from its arena.</summary>
@@ -40,7 +38,7 @@ internal sealed class GpuTrainingOps : IDisposable
     public GpuCrossEntropy CrossEntropy { get; }
     public GpuAdamW AdamW { get; }
     public GpuDropout Dropout { get; }
-    public GpuGradientNorm Norm { get; }
+    public GpuGradientNorm Norm => _set.GradientNormOp;
 
     /// <summary>A zeroed buffer of the arena, returned with <see cref="Dispose"/>.</summary>
     public ArrayView<float> Floats(long length) => Allocate<float>(length);

@@ -18,9 +18,10 @@ namespace Dromedary.Training.Lora;
 /// buffer (matrix by matrix, A then B, in <see cref="LoraAdapter.Matrices"/> order), so the norm and the update are
 /// one launch each; the adapter is copied back to the host after every <see cref="Step"/>. Every device buffer is
 /// carved from the set's arena here, exactly <see cref="TrainingBuffers"/>' list (what the training memory plan
-/// sums) plus the gradient norm's partials (one float per resident group); a step allocates nothing, except that
-/// the int8 matmul's activation scratch is sized at its first call. Uses the model's kernel set: run no session on
-/// it meanwhile.
+/// sums; the gradient norm's partials are the set's own); a step allocates nothing. Load the model
+/// with the training plan (<see cref="ModelLoadOptions.Memory"/> = <see cref="Planning.TrainingPlanner.Plan"/>) so
+/// the arena is reserved to exactly that, the int8 matmul's activation scratch included. Uses the model's kernel
+/// set: run no session on it meanwhile.
 /// </summary>
 public sealed class IlgpuLoraTrainingEngine : ILoraTrainingEngine
 {
@@ -49,6 +50,9 @@ public sealed class IlgpuLoraTrainingEngine : ILoraTrainingEngine
         adapter.CheckFits(_config, "being trained");
         TrainingTargets.CheckMaxTokens(maxTokens, _config);
         var blockTokens = TrainingTargets.BlockTokens(maxTokens, microBatch);
+        if (model.Precision == Precision.Int8 && set.Int8Op.Bounds.Rows < blockTokens)
+            throw new DromedaryException($"the model's memory was planned for int8 matmuls of {set.Int8Op.Bounds.Rows} rows, fewer than a " +
+                                         $"block's {blockTokens} tokens ({microBatch} × {maxTokens}); load it with the training plan.");
         _model = model;
         Adapter = adapter;
         MaxTokens = maxTokens;

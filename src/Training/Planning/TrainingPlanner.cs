@@ -17,7 +17,9 @@ public sealed record TrainingPlanOptions(Precision Precision, int GroupSize, Lor
 /// buffers of <see cref="TrainingBuffers"/> for a block of micro-batch × cutoff tokens — the adapter with its
 /// gradients and AdamW moments, every layer's saved input (per-layer checkpointing), one layer's activations and
 /// gradients, the head (the cross-entropy runs on chunks of <see cref="TrainingBuffers.HeadChunk"/> tokens, so the
-/// logits are one chunk × vocab), the LoRA scratch and the tokens — at the set's activation size. The engines run
+/// logits are one chunk × vocab), the LoRA scratch and the tokens — at the set's activation size — and, for int8
+/// weights, the int8 matmul's activation scratch for a block's rows where the set takes it from planned memory.
+/// Loading the base with this plan (<see cref="ModelLoadOptions.Memory"/>) sizes the arena to it. The engines run
 /// a micro-batch as that one block and allocate exactly that list: the ILGPU engine carves it from its arena, the
 /// CPU pass allocates its activations from it. Attention is the streamed kind that recomputes its probabilities:
 /// no [heads, tokens, tokens] scores are kept.
@@ -36,6 +38,8 @@ public static class TrainingPlanner
         var tokens = options.MicroBatch * options.Cutoff;
         var parts = TrainingBuffers.For(config, lora, tokens).GroupBy(b => b.Part)
             .ToDictionary(g => g.Key, g => g.Sum(b => kernels.ActivationBytes(b.Rows, b.Cols)));
+        // The layers' matmuls take the whole block; the head's take chunks of it.
+        var int8 = InferencePlanner.Int8Calls(config, options.Precision, tokens);
         return new MemoryPlan(
         [
             .. InferencePlanner.Weights(config, kernels, options.Precision, options.GroupSize),
@@ -47,7 +51,8 @@ public static class TrainingPlanner
             new("head", $"final norm and its gradient, logits of {Math.Min(tokens, TrainingBuffers.HeadChunk)} tokens at a time", parts[TrainingMemory.Head]),
             new("workspace", "LoRA scratch", parts[TrainingMemory.LoraScratch]),
             new("workspace", "token ids, positions, targets, losses", parts[TrainingMemory.Tokens]),
-        ]);
+            .. InferencePlanner.Int8Scratch(kernels, int8),
+        ], int8);
     }
 
     /// <summary>

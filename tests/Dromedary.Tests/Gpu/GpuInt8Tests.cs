@@ -64,6 +64,57 @@ public sealed class GpuInt8Tests(GpuInt8Tests.Simulator simulator, ITestOutputHe
         Assert.Equal(problem.OnCpu(), problem.OnGpu(simulator.Accelerator, simulator.MatMul));
     }
 
+    /// <summary>
+    /// The scratch size against a count from the weights' shapes: per row of the call (padded to 64-row GEMM tiles,
+    /// one row alone for the GEMV) and per 128-column block of the widest weight (counted column by column), 128
+    /// int8 levels and one fp32 scale, each array rounded to the arena's 256 bytes; and what Reserve takes.
+    /// </summary>
+    [Theory]
+    [InlineData(1, new[] { 96, 200 })]
+    [InlineData(3, new[] { 256, 129 })]
+    [InlineData(64, new[] { 128 })]
+    [InlineData(65, new[] { 40, 1000, 300 })]
+    public void ScratchBytesIsWhatTheWidestWeightNeedsForTheRows(int rows, int[] weightCols)
+    {
+        var widestBlocks = weightCols.Max(cols =>
+        {
+            var blocks = 0;
+            for (var c = 0; c < cols; c += 128) blocks++;
+            return blocks;
+        });
+        var tileRows = rows;
+        while (rows > 1 && tileRows % 64 != 0) tileRows++;
+        long RoundUp(long bytes) => (bytes + 255) / 256 * 256;
+        var expected = RoundUp((long)tileRows * widestBlocks * 128) + RoundUp((long)tileRows * widestBlocks * sizeof(float));
+
+        var bounds = new Int8MatMulBounds(rows, weightCols.Max());
+        Assert.Equal(expected, GpuInt8MatMul.ScratchBytes(bounds));
+        using var arena = new DeviceArena(simulator.Accelerator);
+        using var matMul = new GpuInt8MatMul(simulator.Accelerator, GpuInt8Variant.Simt);
+        var before = arena.UsedBytes;
+        matMul.Reserve(arena, bounds);
+        Assert.Equal(expected, arena.UsedBytes - before);
+    }
+
+    /// <summary>More rows, or a wider weight, than the scratch was reserved for: a clear error, no allocation.</summary>
+    [Fact]
+    public void ACallBeyondTheReservedScratchIsRefused()
+    {
+        var problem = new Problem(3, 200, 7, 200);
+        using var arena = new DeviceArena(simulator.Accelerator);
+        using var matMul = new GpuInt8MatMul(simulator.Accelerator, GpuInt8Variant.Simt);
+        var empty = arena.UsedBytes;
+        matMul.Reserve(arena, new Int8MatMulBounds(2, 200));
+        var error = Assert.Throws<DromedaryException>(() => problem.OnGpuReserved(simulator.Accelerator, matMul, arena));
+        Assert.Contains("3 rows", error.Message);
+        Assert.Contains("reserved for 2 rows", error.Message);
+        Assert.Equal(empty + GpuInt8MatMul.ScratchBytes(new Int8MatMulBounds(2, 200)), arena.UsedBytes);
+
+        matMul.Reserve(arena, new Int8MatMulBounds(3, 128));
+        Assert.Contains("200 input columns", Assert.Throws<DromedaryException>(() => problem.OnGpuReserved(simulator.Accelerator, matMul, arena)).Message);
+        Assert.Equal(empty + GpuInt8MatMul.ScratchBytes(new Int8MatMulBounds(3, 128)), arena.UsedBytes);
+    }
+
     [Fact]
     public void MmaRefusesAnAcceleratorWithoutTensorCores()
     {
@@ -194,9 +245,17 @@ public sealed class GpuInt8Tests(GpuInt8Tests.Simulator simulator, ITestOutputHe
             return y;
         }
 
+        /// <summary>The product on the device, its scratch reserved for exactly this call's bounds (which must be enough).</summary>
         public float[] OnGpu(Accelerator accelerator, GpuInt8MatMul matMul)
         {
             using var arena = new DeviceArena(accelerator);
+            matMul.Reserve(arena, new Int8MatMulBounds(_rows, _cols));
+            return OnGpuReserved(accelerator, matMul, arena);
+        }
+
+        /// <summary>The product on the device with whatever scratch <paramref name="matMul"/> holds.</summary>
+        public float[] OnGpuReserved(Accelerator accelerator, GpuInt8MatMul matMul, DeviceArena arena)
+        {
             using var staging = new HostStaging(accelerator);
             using var weight = GpuInt8Weight.Create(arena, staging, Source);
             using var x = accelerator.Allocate1D(_x);

@@ -148,27 +148,52 @@ public sealed class GpuLoraTrainingEngineTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// The engine carves exactly the training plan's buffers from the arena: constructing it for a micro-batch of 3
-    /// grows the arena's used bytes by the plan's adapter and activation lines (everything but the weights) plus
-    /// the gradient norm's partials, the one buffer the plan leaves out (one float per resident group, a few KiB).
+    /// Loaded with the training plan (micro-batch 3), the set takes exactly the plan's total from the driver, in one
+    /// piece; the model's weights, the int8 activation scratch and the engine's buffers fill that piece to the last
+    /// byte (nothing the plan counts landed in the chunk the set took for itself), and a training step — forward,
+    /// backward, grad norm, AdamW — takes nothing more. fp32 weights plan no scratch.
     /// </summary>
-    [Fact]
-    public void The_engine_takes_exactly_the_training_plans_memory_from_the_arena()
+    [Theory]
+    [InlineData(Precision.Int8)]
+    [InlineData(Precision.Fp32)]
+    public void Loaded_with_the_training_plan_the_arena_is_exactly_the_plan(Precision precision)
     {
-        using var gpu = ForwardTests.Load("f32", Precision.Int8, kernels: "ilgpu");
-        var set = (IlgpuKernelSet)gpu.Kernels;
-        var adapter = LoraFixtures.RandomAdapter(gpu.Model.Config, LoraFixtures.Config(dropout: 0.05));
-        var plan = TrainingPlanner.Plan(gpu.Model.Config, set, new TrainingPlanOptions(Precision.Int8, 0, adapter.Config, 3, MaxTokens));
-        var planned = plan.Items.Where(i => i.Category != "weights").Sum(i => i.Bytes);
-        var partials = DeviceArena.RoundUp(GpuGroup.Launch(set.Runtime.Accelerator, long.MaxValue).GridDim.X * sizeof(float));
-        var before = set.Arena.UsedBytes;
-        using (new IlgpuLoraTrainingEngine(gpu.Model, adapter, MaxTokens, 3, 1, Options))
-            Assert.Equal(planned + partials, set.Arena.UsedBytes - before);
-        Assert.Equal(before, set.Arena.UsedBytes);
-        // Independent arithmetic for the largest lines: 4 saved inputs and the logits of 24 tokens.
-        Assert.Equal(4 * DeviceArena.RoundUp(3L * MaxTokens * gpu.Model.Config.HiddenSize * sizeof(float)),
-            plan.Items.Single(i => i.Category == "saved inputs").Bytes);
-        Assert.Contains(plan.Items, i => i.Category == "head" && i.Bytes >= 3L * MaxTokens * gpu.Model.Config.VocabSize * sizeof(float));
+        var config = Fixtures.TinyModelConfig;
+        using var set = (IlgpuKernelSet)KernelRegistry.Create("ilgpu", 1);
+        var lora = LoraFixtures.Config(dropout: 0.05);
+        var plan = TrainingPlanner.Plan(config, set, new TrainingPlanOptions(precision, 0, lora, 3, MaxTokens));
+        var (reserved, used) = (set.Arena.ReservedBytes, set.Arena.UsedBytes);
+        using var model = LlamaModel.Load(Fixtures.TinyLlama("f32"), set, new ModelLoadOptions(precision, Memory: plan));
+        var sequences = Sequences();
+        using (var engine = new IlgpuLoraTrainingEngine(model, LoraFixtures.RandomAdapter(config, lora), MaxTokens, 3, 1, Options))
+        {
+            engine.ForwardBackward(sequences, 1f / LoraFixtures.Counted(sequences), 1, 0);
+            engine.GradientNorm();
+            engine.Step(LearningRate, 1, 1);
+            Assert.Equal(DeviceArena.RoundUp(plan.Total), set.Arena.ReservedBytes - reserved);
+            Assert.Equal(plan.Total, set.Arena.UsedBytes - used);
+            Assert.Equal(0, set.Arena.ReservedPieceFreeBytes);
+        }
+
+        // Independent arithmetic for the largest lines: 4 saved inputs and the logits of 24 tokens; and the scratch:
+        // 24 tokens padded to a 64-row tile, by one 128-column block per int8 level and fp32 scale.
+        Assert.Equal(4 * DeviceArena.RoundUp(3L * MaxTokens * config.HiddenSize * sizeof(float)), plan.Items.Single(i => i.Category == "saved inputs").Bytes);
+        Assert.Contains(plan.Items, i => i.Category == "head" && i.Bytes >= 3L * MaxTokens * config.VocabSize * sizeof(float));
+        var scratch = plan.Items.Where(i => i.Name.StartsWith("int8 activation scratch", StringComparison.Ordinal)).Sum(i => i.Bytes);
+        var blocks = (Math.Max(config.HiddenSize, config.IntermediateSize) + 127) / 128;
+        Assert.Equal(precision == Precision.Int8 ? DeviceArena.RoundUp(64L * blocks * 128) + DeviceArena.RoundUp(64L * blocks * sizeof(float)) : 0, scratch);
+    }
+
+    /// <summary>A model whose memory was planned for fewer int8 rows than a training block is refused up front.</summary>
+    [Fact]
+    public void A_model_planned_for_fewer_int8_rows_than_a_block_is_refused()
+    {
+        using var set = (IlgpuKernelSet)KernelRegistry.Create("ilgpu", 1);
+        using var model = LlamaModel.Load(Fixtures.TinyLlama("f32"), set, new ModelLoadOptions(Precision.Int8, Context: 4));
+        var adapter = LoraFixtures.RandomAdapter(model.Config, LoraFixtures.Config());
+        var error = Assert.Throws<DromedaryException>(() => new IlgpuLoraTrainingEngine(model, adapter, MaxTokens, 1, 1, Options));
+        Assert.Contains("int8 matmuls of 4 rows", error.Message);
+        Assert.Contains("training plan", error.Message);
     }
 
     [Fact]

@@ -50,6 +50,10 @@ public sealed class TrainingPlannerTests(ITestOutputHelper output)
         var weights = InferencePlanner.Weights(config, kernels, Precision.Int8, 0).Sum(i => i.Bytes);
         Assert.Equal(weights, Category(plan, "weights"));
         Assert.InRange(weights, 64e9, 68e9);
+        // The int8 scratch: every token of the block, 172 blocks of 128 columns (the down projection's 22016
+        // inputs), 128 levels and one fp32 scale each.
+        Assert.Equal(new Int8MatMulBounds(16 * 512, 22016), plan.Int8);
+        Assert.Equal(16L * 512 * 172 * (128 + 4), plan.Items.Single(i => i.Name.StartsWith("int8 activation scratch", StringComparison.Ordinal)).Bytes);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using Dromedary.Model.Generation;
 using Dromedary.Model.Llama;
 using Dromedary.Model.Tokenization;
 using Dromedary.SelfAlign.Align;
+using Dromedary.SelfAlign.FineTuning;
 using Xunit;
 
 namespace Dromedary.Tests.SelfAlign.Align;
@@ -15,7 +16,8 @@ public class AlignEmptyStageTests
         public TextTokenizer Tokenizer { get; } = TextTokenizer.Load(ToyAlign.ToyModel);
         public ICompletionEngine Engine => this;
 
-        public IAlignModel Open(string? adapter, bool generate) => this;
+        public IAlignModel Open(string? adapter) => this;
+        public IAlignModel OpenForTraining(FineTune run) => this;
 
         public IEnumerable<Completion> Complete(IEnumerable<CompletionRequest> requests, CancellationToken cancel = default) =>
             requests.Select(r => new Completion(r.Id, "nothing to see here", [], FinishReason.MaxTokens, 0));

@@ -5,6 +5,7 @@ using Dromedary.Model.Llama;
 using Dromedary.Model.Lora;
 using Dromedary.Model.Tokenization;
 using Dromedary.SelfAlign.Align;
+using Dromedary.SelfAlign.FineTuning;
 using Dromedary.Training.Trainer;
 
 namespace Dromedary.Tests.SelfAlign.Align;
@@ -44,7 +45,9 @@ public static class ToyAlign
         public int? CancelAfter { get; init; }
         public CancellationTokenSource? Cancel { get; init; }
 
-        public IAlignModel Open(string? adapter, bool generate)
+        public IAlignModel OpenForTraining(FineTune run) => Open(null);
+
+        public IAlignModel Open(string? adapter)
         {
             Opened++;
             var kernels = KernelRegistry.Create("cpu", 2);
