@@ -36,6 +36,13 @@ public interface IKernelSet : IDisposable
     long MemoryCapacity { get; }
 
     /// <summary>
+    /// Bytes the set took for itself when it was made, before any plan (a GPU set's attention and gradient-norm
+    /// partials and index buffers); the plans count them as a line, so a plan's total is all the set holds. 0 for
+    /// the CPU set.
+    /// </summary>
+    long OwnBytes { get; }
+
+    /// <summary>
     /// Bytes of the activation scratch the int8 matmul takes from the set's planned memory for calls within
     /// <paramref name="bounds"/>; 0 where it takes none there (the CPU set's scratch is per-thread host memory).
     /// </summary>
@@ -43,8 +50,9 @@ public interface IKernelSet : IDisposable
 
     /// <summary>
     /// Called once, before a model is loaded, with a memory plan's total and, for int8 weights, the bounds its
-    /// int8 scratch line was sized for: a set with a device arena takes that memory in one piece here (and refuses
-    /// a plan larger than the device) and carves the scratch from it; the CPU set allocates as it goes.
+    /// int8 scratch line was sized for: a set with a device arena takes that total, less the <see cref="OwnBytes"/>
+    /// it holds already, in one piece here (and refuses a plan larger than the device) and carves the scratch from
+    /// it; the CPU set allocates as it goes.
     /// </summary>
     void ReserveMemory(long bytes, Int8MatMulBounds? int8);
 

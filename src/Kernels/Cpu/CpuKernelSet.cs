@@ -52,6 +52,8 @@ public sealed partial class CpuKernelSet : IKernelSet
 
     public void ReserveMemory(long bytes, Int8MatMulBounds? int8) { }
 
+    public long OwnBytes => 0;
+
     /// <summary>The int8 matmul quantizes into per-thread host scratch (<see cref="ScratchBuffer"/>), outside any plan.</summary>
     public long Int8ScratchBytes(Int8MatMulBounds bounds) => 0;
 

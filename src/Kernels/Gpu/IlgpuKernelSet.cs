@@ -61,6 +61,7 @@ public sealed partial class IlgpuKernelSet : IKernelSet
             _residual = new GpuResidual(_accelerator);
             _logSoftmax = new GpuLogSoftmax(_accelerator);
             _gradientNorm = new GpuGradientNorm(_accelerator, _arena);
+            OwnBytes = _arena.ReservedBytes;
         }
         catch
         {
@@ -140,17 +141,22 @@ public sealed partial class IlgpuKernelSet : IKernelSet
     /// <summary>The CPU accelerator's memory is the host's.</summary>
     public long MemoryCapacity => _accelerator is ILGPU.Runtime.CPU.CPUAccelerator ? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes : _accelerator.MemorySize;
 
+    /// <summary>The chunk the arena took in the constructor (the set's own buffers), counted by every plan.</summary>
+    public long OwnBytes { get; }
+
     /// <summary>
-    /// The device arena takes the plan's bytes in one piece; more than the GPU has is refused here. The int8
-    /// matmul's activation scratch is the first thing carved from it.
+    /// The device arena takes the plan's bytes, less the set's own that it holds already, in one piece; more than
+    /// the GPU has is refused here. The int8 matmul's activation scratch is the first thing carved from it.
     /// </summary>
     public void ReserveMemory(long bytes, Int8MatMulBounds? int8)
     {
+        var more = bytes - OwnBytes;
         var free = MemoryCapacity - _arena.ReservedBytes;
-        if (bytes > free)
-            throw new DromedaryException($"the plan needs {bytes >> 20} MiB of device memory but {Runtime.Description} has {free >> 20} MiB left; " +
+        if (more > free)
+            throw new DromedaryException($"the plan needs {bytes >> 20} MiB of device memory but {Runtime.Description} has {(free + OwnBytes) >> 20} MiB left; " +
                                          "try int8 weights or a shorter context ('dromedary plan' shows the breakdown).");
-        _arena.Reserve(bytes);
+        if (more <= 0) throw new ArgumentOutOfRangeException(nameof(bytes), $"a plan's total counts the set's own {OwnBytes} bytes; {bytes} is not more.");
+        _arena.Reserve(more);
         if (int8 is { } bounds) _int8.Reserve(_arena, bounds);
     }
 

@@ -30,6 +30,7 @@ public static class InferencePlanner
             new("activations", $"{sequences} × chunks of {chunk} tokens", sequences * buffers),
             .. engine is null ? [] : EngineItems(config, kernels, engine),
             .. Int8Scratch(kernels, int8),
+            .. KernelSetOwn(kernels),
         ], int8);
     }
 
@@ -39,6 +40,10 @@ public static class InferencePlanner
     /// </summary>
     public static Int8MatMulBounds? Int8Calls(LlamaConfig config, Precision precision, int rows) =>
         precision == Precision.Int8 && rows > 0 ? new Int8MatMulBounds(rows, Math.Max(config.HiddenSize, config.IntermediateSize)) : null;
+
+    /// <summary>The set's own buffers (<see cref="IKernelSet.OwnBytes"/>) as a line, where it has any.</summary>
+    public static IEnumerable<MemoryItem> KernelSetOwn(IKernelSet kernels) =>
+        kernels.OwnBytes > 0 ? [new("workspace", "the kernel set's own (attention and grad-norm partials, index buffers)", kernels.OwnBytes)] : [];
 
     /// <summary>The int8 matmul's activation scratch as its own line, where the set takes it from planned memory.</summary>
     public static IEnumerable<MemoryItem> Int8Scratch(IKernelSet kernels, Int8MatMulBounds? int8) =>

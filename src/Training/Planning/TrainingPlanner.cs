@@ -52,6 +52,7 @@ public static class TrainingPlanner
             new("workspace", "LoRA scratch", parts[TrainingMemory.LoraScratch]),
             new("workspace", "token ids, positions, targets, losses", parts[TrainingMemory.Tokens]),
             .. InferencePlanner.Int8Scratch(kernels, int8),
+            .. InferencePlanner.KernelSetOwn(kernels),
         ], int8);
     }
 

@@ -148,8 +148,8 @@ public sealed class GpuLoraTrainingEngineTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Loaded with the training plan (micro-batch 3), the set takes exactly the plan's total from the driver, in one
-    /// piece; the model's weights, the int8 activation scratch and the engine's buffers fill that piece to the last
+    /// Loaded with the training plan (micro-batch 3), the set holds exactly the plan's total: its own chunk (a line of
+    /// the plan) and the rest taken in one piece; the model's weights, the int8 activation scratch and the engine's buffers fill that piece to the last
     /// byte (nothing the plan counts landed in the chunk the set took for itself), and a training step — forward,
     /// backward, grad norm, AdamW — takes nothing more. fp32 weights plan no scratch.
     /// </summary>
@@ -162,7 +162,7 @@ public sealed class GpuLoraTrainingEngineTests(ITestOutputHelper output)
         using var set = (IlgpuKernelSet)KernelRegistry.Create("ilgpu", 1);
         var lora = LoraFixtures.Config(dropout: 0.05);
         var plan = TrainingPlanner.Plan(config, set, new TrainingPlanOptions(precision, 0, lora, 3, MaxTokens));
-        var (reserved, used) = (set.Arena.ReservedBytes, set.Arena.UsedBytes);
+        var used = set.Arena.UsedBytes;
         using var model = LlamaModel.Load(Fixtures.TinyLlama("f32"), set, new ModelLoadOptions(precision, Memory: plan));
         var sequences = Sequences();
         using (var engine = new IlgpuLoraTrainingEngine(model, LoraFixtures.RandomAdapter(config, lora), MaxTokens, 3, 1, Options))
@@ -170,8 +170,8 @@ public sealed class GpuLoraTrainingEngineTests(ITestOutputHelper output)
             engine.ForwardBackward(sequences, 1f / LoraFixtures.Counted(sequences), 1, 0);
             engine.GradientNorm();
             engine.Step(LearningRate, 1, 1);
-            Assert.Equal(DeviceArena.RoundUp(plan.Total), set.Arena.ReservedBytes - reserved);
-            Assert.Equal(plan.Total, set.Arena.UsedBytes - used);
+            Assert.Equal(plan.Total, set.Arena.ReservedBytes);
+            Assert.Equal(plan.Total - set.OwnBytes, set.Arena.UsedBytes - used);
             Assert.Equal(0, set.Arena.ReservedPieceFreeBytes);
         }
 
