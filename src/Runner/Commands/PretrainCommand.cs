@@ -11,7 +11,7 @@ internal sealed class PretrainCommand : Command<PretrainCommand.Settings>
     internal sealed class Settings : CommandSettings
     {
         [CommandOption("--config <FILE>")]
-        [Description("Hugging Face LLaMA config.json giving the model's shape; training starts from random weights.")]
+        [Description("Hugging Face LLaMA config.json giving the model's shape; training starts from random weights unless --init gives some.")]
         public string Config { get; init; } = "";
 
         [CommandOption("--tokenizer <FILE>")]
@@ -75,6 +75,10 @@ internal sealed class PretrainCommand : Command<PretrainCommand.Settings>
         [Description("Continue the run in --out from its last checkpoint, with the same settings.")]
         public bool Resume { get; init; }
 
+        [CommandOption("--init <FILE>")]
+        [Description("Start from this model.safetensors (the config's tensors; F32, F16 or BF16) instead of random weights, e.g. a run at shorter windows.")]
+        public string? Init { get; init; }
+
         [CommandOption("--dtype <TYPE>")]
         [Description("Element type of the final model.safetensors: f16 or f32.")]
         [DefaultValue("f16")]
@@ -96,7 +100,7 @@ internal sealed class PretrainCommand : Command<PretrainCommand.Settings>
             ConfigPath = settings.Config, TokenizerPath = settings.Tokenizer, CorpusPath = settings.Corpus, OutputFolder = settings.Out,
             SequenceLength = settings.SequenceLength, Batch = settings.Batch, Steps = settings.Steps, LearningRate = settings.LearningRate,
             WarmupSteps = settings.Warmup, Schedule = settings.Schedule, Seed = settings.Seed, WeightDecay = settings.WeightDecay,
-            CheckpointEvery = settings.CheckpointEvery, Resume = settings.Resume,
+            CheckpointEvery = settings.CheckpointEvery, Resume = settings.Resume, InitialWeights = settings.Init,
             OutputType = settings.DType == "f32" ? ScalarType.F32 : ScalarType.F16,
         };
         var loss = ProgressDisplay.RunWithStatus("pretraining", bar =>

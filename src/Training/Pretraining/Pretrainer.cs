@@ -51,7 +51,8 @@ public static class Pretrainer
         {
             if (PretrainingCheckpoint.Exists(folder))
                 throw new DromedaryException($"{folder}: holds a pretraining run already; pass --resume to continue it or choose another --out.");
-            (start, weights, m, v) = (0, ModelTensors.Random(config, options.Seed), ModelTensors.Zeros(config), ModelTensors.Zeros(config));
+            weights = options.InitialWeights is { } init ? ReadInitialWeights(config, init) : ModelTensors.Random(config, options.Seed);
+            (start, m, v) = (0, ModelTensors.Zeros(config), ModelTensors.Zeros(config));
         }
 
         var schedule = Schedules.Schedule.Parse(options.Schedule, options.LearningRate, options.WarmupSteps, options.Steps);
@@ -118,5 +119,11 @@ public static class Pretrainer
         AtomicFile.Write(Path.Combine(folder, "config.json"), Encoding.UTF8.GetBytes(json));
         var tokenizer = Directory.Exists(options.TokenizerPath) ? Path.Combine(options.TokenizerPath, "tokenizer.model") : options.TokenizerPath;
         AtomicFile.Write(Path.Combine(folder, "tokenizer.model"), File.ReadAllBytes(tokenizer));
+    }
+
+    private static ModelTensors ReadInitialWeights(LlamaConfig config, string path)
+    {
+        if (!File.Exists(path)) throw new DromedaryException($"{path}: not found (--init takes a model.safetensors of the config's shape).");
+        return ModelTensors.Read(config, path);
     }
 }

@@ -22,13 +22,15 @@ public sealed record PretrainingOptions
     /// <summary>Optimizer steps between checkpoints; the last step always writes one.</summary>
     public int CheckpointEvery { get; init; } = 100;
     public bool Resume { get; init; }
+    /// <summary>A safetensors file of the config's tensors to start from instead of random weights (null: random).</summary>
+    public string? InitialWeights { get; init; }
     /// <summary>The element type of the final model.safetensors (F32 or F16).</summary>
     public ScalarType OutputType { get; init; } = ScalarType.F16;
 
     /// <summary>The settings that must match for a resumed run to continue the same run.</summary>
     public string Fingerprint =>
         $"seq_len={SequenceLength} batch={Batch} steps={Steps} lr={LearningRate:R} warmup={WarmupSteps} schedule={Schedule} " +
-        $"seed={Seed} clip={MaxGradNorm:R} weight_decay={WeightDecay:R}";
+        $"seed={Seed} clip={MaxGradNorm:R} weight_decay={WeightDecay:R}" + (InitialWeights is null ? "" : $" init={InitialWeights}");
 
     public void Check()
     {

@@ -70,6 +70,43 @@ public class PretrainCommandTests
             MetricsLog.Read(Path.Combine(temp["parts"], Pretrainer.MetricsFile)).Select(s => s.Loss));
     }
 
+    /// <summary>
+    /// --init starts from given weights: with a zero learning rate the run writes them back unchanged, and its first
+    /// loss is the trained model's, well below a random start's on the same windows.
+    /// </summary>
+    [Fact]
+    public void Init_starts_from_the_given_weights()
+    {
+        using var temp = new TempDirectory();
+        var (config, corpus) = Inputs(temp);
+        PretrainingOptions Options(string folder, double lr, int steps) => new()
+        {
+            ConfigPath = config, TokenizerPath = Tokenizer, CorpusPath = corpus, OutputFolder = folder, SequenceLength = 16, Batch = 2,
+            Steps = steps, LearningRate = lr, WarmupSteps = 0, Schedule = "constant", OutputType = ScalarType.F32,
+        };
+        var cancel = TestContext.Current.CancellationToken;
+        Pretrainer.Run(Options(temp["trained"], 1e-2, 20), null, cancel);
+        var trained = Path.Combine(temp["trained"], "model.safetensors");
+        Pretrainer.Run(Options(temp["kept"], 0, 2) with { InitialWeights = trained }, null, cancel);
+        Pretrainer.Run(Options(temp["random"], 0, 2), null, cancel);
+
+        Assert.Equal(File.ReadAllBytes(trained), File.ReadAllBytes(Path.Combine(temp["kept"], "model.safetensors")));
+        var fromTrained = MetricsLog.Read(Path.Combine(temp["kept"], Pretrainer.MetricsFile))[0].Loss;
+        var fromRandom = MetricsLog.Read(Path.Combine(temp["random"], Pretrainer.MetricsFile))[0].Loss;
+        Assert.True(fromTrained < 0.6 * fromRandom, $"first loss {fromTrained} from the trained weights, {fromRandom} from random ones");
+
+        var missing = Cli.Cli.Run("pretrain", "--config", config, "--tokenizer", Tokenizer, "--corpus", corpus, "--seq-len", "16",
+            "--init", temp["none.safetensors"], "--out", temp["run"]);
+        Assert.Equal(1, missing.ExitCode);
+        Assert.StartsWith($"error: {temp["none.safetensors"]}: not found", missing.Stderr.Trim());
+        File.WriteAllText(temp["other.json"], Config.Replace("\"hidden_size\": 32", "\"hidden_size\": 16"));
+        var wrongShape = Cli.Cli.Run("pretrain", "--config", temp["other.json"], "--tokenizer", Tokenizer, "--corpus", corpus, "--seq-len", "16",
+            "--init", trained, "--out", temp["run2"]);
+        Assert.Equal(1, wrongShape.ExitCode);
+        Assert.Single(wrongShape.Stderr.Trim().Split('\n'));
+        Assert.Contains("model.embed_tokens.weight", wrongShape.Stderr);
+    }
+
     [Fact]
     public void Bad_input_is_a_one_line_error()
     {
