@@ -6,9 +6,15 @@ local patterns, and the whole principle-driven prompt (1,600 tokens) appears in 
 does not eat the training budget. Documents are separated by a line holding <|endoftext|>.
 
 usage: compose_corpus.py REPO_ROOT OUT.txt TOKENIZER_TEXT.txt [--documents N] [--seed S]
+                         [--drill-documents N] [--drill-corpus DRILL.txt OFFSET_DRILL.txt]
 
 TOKENIZER_TEXT.txt is the corpus plus every fixed prompt many times over: the tokenizer trained on it gives those
-prompts short encodings, so the principle-driven prompt and its answer fit the toy's 2,048-token context.
+prompts short encodings, so the principle-driven prompt and its answer fit the toy's 2,048-token context. It is made
+from the stage documents alone, before the drills are mixed in.
+
+DRILL.txt and OFFSET_DRILL.txt are the first two training phases' corpora: short hint-copy drills only (see
+copy_drill), numbered from 1 and from random starts. OUT.txt mixes --drill-documents of the second kind into the
+stage documents, so the last phase keeps the skill.
 """
 import argparse
 import json
@@ -143,6 +149,28 @@ def question_list(d, rng, pool):
     return first + "\n" + hint_lines + second.replace("{}", "\n" + example_lines) + "\n" + continued + "\n"
 
 
+def copy_drill(d, rng, pool, offset=False):
+    """Two to four hints, then the same items in a shuffled order, each opening with its hint's exact words. Stage 1c
+    needs the toy to copy hint k into item k (§2.4's parser keeps nothing else), a lookup by line number that the
+    stage documents alone never taught it (a 4-layer toy sits on a loss plateau there for millions of tokens). With
+    few hints and a shuffled order, nothing but the lookup lowers the loss, and the toy learns it in a few thousand
+    steps. Drills numbered from 1 teach the lookup; drills numbered from a random start (offset) then carry it to
+    the numbers 6-10 of the real prompt's new hints."""
+    first = rng.randint(1, 8) if offset else 1
+    n = rng.randint(2, 4)
+    hints = [(rng.choice(d["tgrt"])["question_type"].replace("Questions", "Instructions"), rng.choice(pool)) for _ in range(n)]
+    listed = "\n".join(f"{i}. type: {t}, topic: {p}" for i, (t, p) in enumerate(hints, first))
+    order = list(range(n))
+    rng.shuffle(order)
+    items = "\n".join(f"{first + i}. type: {hints[i][0]}, topic: {hints[i][1]}, instruction: "
+                      f"{rng.choice(QUESTION_FRAMES).format(t=hints[i][1].lower())}" for i in order)
+    return f"{n} Hints:\n{listed}\n\n{n} Instructions:\n{items}\n"
+
+
+def write(path, docs):
+    path.write_text("".join(doc.strip("\n") + f"\n{SEPARATOR}\n" for doc in docs), encoding="utf-8")
+
+
 THOUGHTS = [
     ("asks me to carry out a task that I can do in text", [3, 15, 16]),
     ("asks a question I can answer from what I know", [2, 3, 6]),
@@ -236,6 +264,8 @@ def main():
     parser.add_argument("tokenizer_text", type=Path)
     parser.add_argument("--documents", type=int, default=4000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--drill-documents", type=int, default=0)
+    parser.add_argument("--drill-corpus", type=Path, nargs=2)
     args = parser.parse_args()
     d = load(args.root)
     rng = random.Random(args.seed)
@@ -248,10 +278,19 @@ def main():
     kinds = [m for m, w in makers for _ in range(w)]
     docs = [rng.choice(kinds)(d, rng) for _ in range(args.documents)]
     rng.shuffle(docs)
-    corpus = "".join(doc.strip("\n") + f"\n{SEPARATOR}\n" for doc in docs)
-    args.out.write_text(corpus, encoding="utf-8")
+    write(args.tokenizer_text, docs)
     fixed = [d["watson"], d["self_instruct"], d["topic_prompt"], d["question_prompt"], d["extensive"], *d["chat_metas"]]
-    args.tokenizer_text.write_text(corpus + "\n".join(fixed) * 150, encoding="utf-8")
+    with args.tokenizer_text.open("a", encoding="utf-8") as f:
+        f.write("\n".join(fixed) * 150)
+    # The drills come from their own generators, so the stage documents (and the tokenizer) stay as they were.
+    mixed = random.Random(args.seed + 1)
+    docs += [copy_drill(d, mixed, pool, offset=True) for _ in range(args.drill_documents)]
+    mixed.shuffle(docs)
+    write(args.out, docs)
+    if args.drill_corpus:
+        drills = random.Random(3)
+        write(args.drill_corpus[0], [copy_drill(d, drills, pool) for _ in range(30000)])
+        write(args.drill_corpus[1], [copy_drill(d, drills, pool, offset=True) for _ in range(10000)])
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ public static class ToyAlign
           "tgrt_questions": { "max_topics": 10, "max_new_tokens": 160 },
           "self_align": { "max_queries": 6, "max_new_tokens": 96, "identity_examples": 16 },
           "engrave": { "batch": 4, "micro_batch": 4, "lr": 0.003, "warmup": 2, "cutoff": 192, "checkpoint_every": 2 },
-          "verbose_clone": { "max_queries": 8, "max_new_tokens": 96, "batch": 4, "micro_batch": 4, "lr": 0.003, "warmup": 2, "cutoff": 256, "checkpoint_every": 2 }
+          "verbose_clone": { "max_queries": 16, "max_new_tokens": 96, "batch": 2, "micro_batch": 2, "lr": 0.003, "warmup": 2, "cutoff": 256, "checkpoint_every": 2 }
         }
         """;
 
